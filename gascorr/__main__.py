@@ -1,0 +1,3 @@
+from gascorr.cli import main
+
+main()

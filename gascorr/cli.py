@@ -1,0 +1,977 @@
+"""The command line: options -> one library call -> one renderer. No SQL, no parsing here.
+
+`main()` is the one place that maps outcomes to exit statuses, grep-like: 0 found, 1
+nothing matched, 2 a usage or input error. Known errors become one `gascorr: …` line on
+stderr; `--debug` shows the traceback instead. Results go to stdout, everything else to
+stderr; a reader that closes the pipe early (`| head`) ends the command quietly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from enum import Enum, IntEnum
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from gascorr import __version__
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from gascorr.ingest import IngestReport
+    from gascorr.query import Store
+
+
+class ExitStatus(IntEnum):
+    FOUND = 0
+    NOTHING = 1
+    ERROR = 2
+
+
+class Format(str, Enum):
+    tree = "tree"
+    table = "table"
+    json = "json"
+    ndjson = "ndjson"
+
+
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+class Kind(str, Enum):
+    network = "network"
+    logs = "logs"
+    pages = "pages"
+    llm = "llm"
+    spans = "spans"
+
+
+class Level(str, Enum):
+    TRACE = "TRACE"
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+    FATAL = "FATAL"
+
+
+class SessionStatus(str, Enum):
+    error = "error"
+    ok = "ok"
+
+
+class SessionSort(str, Enum):
+    started = "started"
+    last = "last"
+    duration = "duration"
+    errors = "errors"
+    requests = "requests"
+    events = "events"
+    id = "id"
+
+
+class By(str, Enum):
+    request = "request"
+    endpoint = "endpoint"
+
+
+class UserError(Exception):
+    """A mistake in what the user asked for: one line on stderr, exit 2."""
+
+
+@dataclass
+class Env:
+    """stdin/stdout/stderr and their terminal flags, swappable in tests."""
+
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    debug: bool = False
+
+    @property
+    def stdout_tty(self) -> bool:
+        return _isatty(self.stdout)
+
+    @property
+    def stderr_tty(self) -> bool:
+        return _isatty(self.stderr)
+
+    def say(self, msg: str) -> None:
+        self.stderr.write(f"gascorr: {msg}\n")
+        self.stderr.flush()
+
+
+def _isatty(f: IO[str]) -> bool:
+    try:
+        return f.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+ENV = Env()
+
+app = typer.Typer(
+    name="gascorr",
+    help="Correlate plain-text, JSON-lines and HAR logs into session and request timelines.\n\n"
+    "Example: gascorr trace --request req-002 artifacts/",
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# ---- shared options -------------------------------------------------------------------
+
+PathsArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Files, directories, globs, .gz or .zip archives to ingest first (only new or changed ones are read).",
+        show_default=False,
+    ),
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="GASCORR_STORE",
+        help="Store directory [default: .gascorr in the current directory].",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format [default: tree/table on a terminal, json on a pipe].",
+        show_default=False,
+        case_sensitive=False,
+    ),
+]
+TzOpt = Annotated[str, typer.Option("--tz", help="Time zone for times written without an offset.")]
+ColorOpt = Annotated[
+    Color, typer.Option("--color", help="Colour: auto (terminal and no NO_COLOR), always, never.", case_sensitive=False)
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no ingest summary on stderr.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")]
+DialectOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dialect",
+        help="Parse every text file in PATHs with this dialect instead of detecting it.",
+        show_default=False,
+    ),
+]
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--config",
+        help="Config file (TOML) with extra id names [default: ./gascorr.toml if present].",
+        show_default=False,
+    ),
+]
+SinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Only events at or after this time: ISO-8601 or relative to now (10m, 2h, 3d).",
+        show_default=False,
+    ),
+]
+UntilOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--until", help="Only events at or before this time: ISO-8601 or relative to now.", show_default=False
+    ),
+]
+WidthOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--width", help="Output width for trees and tables [default: the terminal's].", show_default=False, min=40
+    ),
+]
+
+
+@dataclass
+class Common:
+    store: str
+    fmt: Format | None
+    tz: str
+    color: Color
+    quiet: bool
+    dialect: str | None = None
+    config: str | None = None
+    width: int | None = None
+
+    def output(self, tree_default: Format = Format.tree) -> Format:
+        if self.fmt is not None:
+            return self.fmt
+        return tree_default if ENV.stdout_tty else Format.json
+
+    def console(self) -> Console:
+        from rich.console import Console
+
+        if self.color == Color.always:
+            force, no_color = True, False
+        elif self.color == Color.never:
+            force, no_color = False, True
+        else:
+            force, no_color = None, bool(os.environ.get("NO_COLOR"))
+        return Console(
+            file=ENV.stdout,
+            force_terminal=force,
+            no_color=no_color,
+            highlight=False,
+            markup=False,
+            emoji=False,
+            width=self.width or (None if ENV.stdout_tty else 120),
+            soft_wrap=False,
+        )
+
+
+def _common(
+    store: str | None,
+    fmt: Format | None,
+    tz: str,
+    color: Color,
+    quiet: bool,
+    debug: bool,
+    dialect: str | None = None,
+    config: str | None = None,
+    width: int | None = None,
+) -> Common:
+    from gascorr.store import store_path
+
+    ENV.debug = ENV.debug or debug
+    _check_tz(tz)
+    return Common(store_path(store), fmt, tz, color, quiet, dialect, config, width)
+
+
+def _check_tz(tz: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise UserError(f"unknown time zone {tz!r} (use a name like UTC or Europe/Paris)") from e
+
+
+def _names(c: Common) -> Any:
+    from gascorr.config import load_names
+
+    return load_names(c.config)
+
+
+def _ingest(c: Common, paths: list[str] | None) -> IngestReport | None:
+    """Ingest `paths` (if any) with progress on a terminal; report problems on stderr."""
+    if not paths:
+        return None
+    from gascorr.ingest import ingest
+
+    if c.dialect:
+        from gascorr.parsers.text import BY_NAME
+
+        if c.dialect not in BY_NAME:
+            raise UserError(f"unknown dialect {c.dialect!r}; known: {', '.join(sorted(BY_NAME))}")
+    progress = None
+    bar = None
+    if ENV.stderr_tty and not c.quiet:
+        from gascorr.render.progress import IngestProgress
+
+        bar = IngestProgress(ENV.stderr)
+        progress = bar.update
+    try:
+        report = ingest(
+            paths,
+            c.store,
+            names=_names(c),
+            tz=c.tz,
+            dialect_hint=c.dialect,
+            progress=progress,
+            say=ENV.say,
+            strict=ENV.debug,
+        )
+    finally:
+        if bar:
+            bar.close()
+    _report(report, c.quiet)
+    return report
+
+
+def _report(r: IngestReport, quiet: bool) -> None:
+    for w in r.warnings:
+        ENV.say(w)
+    for f in r.parsed:
+        for w in f.warnings:
+            ENV.say(f"{f.source}: {w}")
+        for line, why in f.rejects:
+            ENV.say(f"{f.source}:{line}: rejected: {why}")
+        if f.rejected > len(f.rejects):
+            ENV.say(f"{f.source}: … {f.rejected - len(f.rejects)} more rejected lines")
+    if not quiet and (r.parsed or r.warnings):
+        ENV.say(
+            f"ingested {len(r.parsed)} file{'s' if len(r.parsed) != 1 else ''} "
+            f"({r.events:,} events, {r.rejected:,} rejected lines), {r.unchanged} unchanged"
+        )
+
+
+def _open(c: Common, *, external: bool = False) -> Store:
+    from gascorr.query import Store
+
+    return Store.open(c.store, c.tz, allow_external=external)
+
+
+def _time_opt(value: str | None, tz: str, name: str) -> Any:
+    if value is None:
+        return None
+    from gascorr.timeparse import parse_user_time
+
+    try:
+        return parse_user_time(value, tz)
+    except ValueError as e:
+        raise UserError(f"{name}: {e}") from e
+
+
+def _rows(t: Any) -> list[dict[str, Any]]:
+    return t.to_pylist()  # type: ignore[no-any-return]
+
+
+def _emit_rows(
+    c: Common,
+    rows: list[dict[str, Any]],
+    *,
+    title: str | None = None,
+    columns: list[str] | None = None,
+    docs: Any = None,
+) -> None:
+    """Rows as a table (terminal) or JSON array / NDJSON (pipe)."""
+    from gascorr.render import jsonout
+
+    fmt = c.output(Format.table)
+    if fmt in (Format.table, Format.tree):
+        from gascorr.render.table import table
+
+        c.console().print(table(rows, columns, title))
+    elif fmt == Format.ndjson:
+        jsonout.write_ndjson(ENV.stdout, docs if docs is not None else rows)
+    else:
+        jsonout.write_doc(ENV.stdout, list(docs) if docs is not None else rows)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gascorr {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Correlate plain-text, JSON-lines and HAR logs into session and request timelines."""
+
+
+# ---- commands -------------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[str], typer.Argument(help="Files, directories, globs, .gz or .zip archives.", show_default=False)
+    ],
+    store: StoreOpt = None,
+    tz: TzOpt = "UTC",
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    dialect: DialectOpt = None,
+    config: ConfigOpt = None,
+    fmt: FormatOpt = None,
+    color: ColorOpt = Color.auto,
+) -> int:
+    """Parse PATHs into the store. Only new or changed files are read.
+
+    Example: gascorr ingest artifacts/ logs.zip 'nightly/*.log.gz'
+    """
+    c = _common(store, fmt, tz, color, quiet, debug, dialect, config)
+    r = _ingest(c, paths)
+    assert r is not None
+    if c.fmt in (Format.json, Format.ndjson):
+        from gascorr.render import jsonout
+
+        jsonout.write_doc(
+            ENV.stdout,
+            {
+                "files_seen": r.files_seen,
+                "parsed": len(r.parsed),
+                "unchanged": r.unchanged,
+                "events": r.events,
+                "rejected_lines": r.rejected,
+                "warnings": r.warnings,
+                "files": [
+                    {
+                        "source": f.source,
+                        "format": f.format,
+                        "dialect": f.dialect,
+                        "events": f.events,
+                        "rejected": f.rejected,
+                    }
+                    for f in r.parsed
+                ],
+            },
+        )
+    return ExitStatus.FOUND if r.files_seen else ExitStatus.NOTHING
+
+
+@app.command()
+def trace(
+    paths: PathsArg = None,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            "--session",
+            "-s",
+            help="A session id.",
+            show_default=False,
+        ),
+    ] = None,
+    request: Annotated[
+        str | None,
+        typer.Option(
+            "--request",
+            "-r",
+            help="A request id.",
+            show_default=False,
+        ),
+    ] = None,
+    trace_id: Annotated[
+        str | None,
+        typer.Option(
+            "--trace",
+            "-t",
+            help="A trace id (W3C, B3 or any).",
+            show_default=False,
+        ),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    include: Annotated[
+        list[Kind] | None,
+        typer.Option(
+            "--include",
+            help="Only these kinds of event (repeatable): network, logs, pages, llm, spans.",
+            show_default=False,
+            case_sensitive=False,
+        ),
+    ] = None,
+    level: Annotated[
+        Level | None,
+        typer.Option("--level", help="Only events at or above this level.", show_default=False, case_sensitive=False),
+    ] = None,
+    absolute: Annotated[bool, typer.Option("--absolute", help="Show UTC clock times instead of +relative.")] = False,
+    flat: Annotated[bool, typer.Option("--flat", help="Do not nest events under their request.")] = False,
+    max_lines: Annotated[
+        int, typer.Option("--max-lines", help="Continuation lines shown per event in a tree.", min=0)
+    ] = 12,
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+    tz: TzOpt = "UTC",
+    color: ColorOpt = Color.auto,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    dialect: DialectOpt = None,
+    config: ConfigOpt = None,
+    width: WidthOpt = None,
+) -> int:
+    """Show one session's, request's or trace's events as an ordered timeline.
+
+    Example: gascorr trace --request req-002 artifacts/
+    """
+    c = _common(store, fmt, tz, color, quiet, debug, dialect, config, width)
+    given = [x for x in (session, request, trace_id) if x is not None]
+    if len(given) != 1:
+        raise typer.BadParameter("give exactly one of --session, --request or --trace")
+    _ingest(c, paths)
+    from gascorr import query, timeline
+
+    s = _open(c)
+    filters = query.Filters(
+        since=_time_opt(since, tz, "--since"),
+        until=_time_opt(until, tz, "--until"),
+        kinds=tuple(k.value for k in include or ()),
+        min_level=level.value if level else None,
+    )
+    rows = _rows(query.trace(s, session=session, request=request, trace_id=trace_id, filters=filters))
+    if not rows:
+        what = "session" if session is not None else "request" if request is not None else "trace"
+        ENV.say(f"no events for {what} {given[0]!r} in {c.store}")
+        return ExitStatus.NOTHING
+    if session is not None:
+        amb = _rows(query.links_for(s, session))
+        doc = timeline.session_doc(session, rows, amb)
+        kind, ident = "session", session
+    elif request is not None:
+        doc = timeline.request_doc(request, rows)
+        kind, ident = "request", request
+    else:
+        assert trace_id is not None
+        doc = timeline.trace_doc(trace_id, rows)
+        kind, ident = "trace", trace_id
+    out = c.output()
+    from gascorr.render import jsonout
+
+    if out == Format.json:
+        jsonout.write_doc(ENV.stdout, doc)
+    elif out == Format.ndjson:
+        jsonout.write_ndjson(ENV.stdout, doc["events"])
+    elif out == Format.table:
+        from gascorr.render.table import table
+
+        cols = ["ts", "service", "level", "kind", "resolved_request", "status", "duration_ms", "message"]
+        c.console().print(table(rows, cols))
+    else:
+        from gascorr.render.tree import TreeRenderer, header
+
+        nodes = timeline.build_tree(rows, group=not flat)
+        origin = rows[0].get("ts")
+        r = TreeRenderer(absolute=absolute, max_lines=max_lines)
+        c.console().print(r.render(header(kind, ident, doc), nodes, origin))
+    return ExitStatus.FOUND
+
+
+@app.command()
+def sessions(
+    paths: PathsArg = None,
+    service: Annotated[
+        str | None,
+        typer.Option(
+            "--service",
+            help="Only sessions that touched this service.",
+            show_default=False,
+        ),
+    ] = None,
+    status: Annotated[
+        SessionStatus | None,
+        typer.Option(
+            "--status",
+            help="error: any ERROR/FATAL event or HTTP status >= 500; ok: none.",
+            show_default=False,
+            case_sensitive=False,
+        ),
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            help="At most this many sessions.",
+            min=0,
+            show_default=False,
+        ),
+    ] = None,
+    sort: Annotated[
+        SessionSort, typer.Option("--sort", help="Order of the rows.", case_sensitive=False)
+    ] = SessionSort.started,
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+    tz: TzOpt = "UTC",
+    color: ColorOpt = Color.auto,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    dialect: DialectOpt = None,
+    config: ConfigOpt = None,
+    width: WidthOpt = None,
+) -> int:
+    """List sessions with their summaries.
+
+    Example: gascorr sessions --service payment-service --status error
+    """
+    c = _common(store, fmt, tz, color, quiet, debug, dialect, config, width)
+    _ingest(c, paths)
+    from gascorr import query
+
+    s = _open(c)
+    rows = _rows(
+        query.sessions(
+            s,
+            service=service,
+            status=status.value if status else None,
+            since=_time_opt(since, tz, "--since"),
+            until=_time_opt(until, tz, "--until"),
+            limit=limit,
+            sort=sort.value,
+        )
+    )
+    _emit_rows(
+        c,
+        rows,
+        columns=[
+            "session_id",
+            "started_at",
+            "duration_ms",
+            "total_requests",
+            "events",
+            "errors",
+            "status",
+            "llm_calls",
+            "services_touched",
+        ],
+    )
+    return ExitStatus.FOUND if rows else ExitStatus.NOTHING
+
+
+@app.command()
+def requests(
+    paths: PathsArg = None,
+    session: Annotated[
+        str | None,
+        typer.Option(
+            "--session",
+            "-s",
+            help="Only this session's requests.",
+            show_default=False,
+        ),
+    ] = None,
+    slowest: Annotated[
+        int | None,
+        typer.Option(
+            "--slowest",
+            help="The N slowest requests, slowest first.",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="error, ok, a status code (502) or a class (5xx).", show_default=False),
+    ] = None,
+    service: Annotated[
+        str | None,
+        typer.Option(
+            "--service",
+            help="Only requests that touched this service.",
+            show_default=False,
+        ),
+    ] = None,
+    by: Annotated[
+        By,
+        typer.Option(
+            "--by",
+            help="request: one row per request; endpoint: latency percentiles (p50/p90/p99) per method and path.",
+            case_sensitive=False,
+        ),
+    ] = By.request,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            help="At most this many rows.",
+            min=0,
+            show_default=False,
+        ),
+    ] = None,
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+    tz: TzOpt = "UTC",
+    color: ColorOpt = Color.auto,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    dialect: DialectOpt = None,
+    config: ConfigOpt = None,
+    width: WidthOpt = None,
+) -> int:
+    """List requests with their end-to-end latency and the services they touched.
+
+    Example: gascorr requests --slowest 20
+    """
+    c = _common(store, fmt, tz, color, quiet, debug, dialect, config, width)
+    _ingest(c, paths)
+    from gascorr import query
+
+    s = _open(c)
+    if by == By.endpoint:
+        rows = _rows(query.endpoints(s, session=session, service=service))
+        _emit_rows(c, rows)
+    else:
+        rows = _rows(query.requests(s, session=session, slowest=slowest, status=status, service=service, limit=limit))
+        _emit_rows(
+            c,
+            rows,
+            columns=[
+                "request_id",
+                "session_id",
+                "method",
+                "url",
+                "status",
+                "started_at",
+                "duration_ms",
+                "events",
+                "errors",
+                "services",
+            ],
+        )
+    return ExitStatus.FOUND if rows else ExitStatus.NOTHING
+
+
+@app.command()
+def grep(
+    pattern: Annotated[
+        str, typer.Argument(help="Text (or with -E a regular expression) to look for.", show_default=False)
+    ],
+    paths: PathsArg = None,
+    ignore_case: Annotated[bool, typer.Option("--ignore-case", "-i", help="Match case-insensitively.")] = False,
+    extended: Annotated[
+        bool, typer.Option("--extended-regexp", "-E", help="PATTERN is a regular expression (RE2).")
+    ] = False,
+    fixed: Annotated[bool, typer.Option("--fixed-strings", "-F", help="PATTERN is plain text (the default).")] = False,
+    field_: Annotated[
+        str | None,
+        typer.Option(
+            "--field",
+            help="Search this column (e.g. url, service) or attrs key (e.g. response.status) instead of the message.",
+            show_default=False,
+        ),
+    ] = None,
+    count: Annotated[bool, typer.Option("--count", "-c", help="Print only the number of matching events.")] = False,
+    files_with_matches: Annotated[
+        bool, typer.Option("--files-with-matches", "-l", help="Print only the sources that have a match.")
+    ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            "-n",
+            help="At most this many events.",
+            min=0,
+            show_default=False,
+        ),
+    ] = None,
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+    tz: TzOpt = "UTC",
+    color: ColorOpt = Color.auto,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    dialect: DialectOpt = None,
+    config: ConfigOpt = None,
+    width: WidthOpt = None,
+) -> int:
+    """Find events whose message matches PATTERN and show them with their session and request.
+
+    With PATHs, only events from those files are searched. Exit 0 on a match, 1 on none.
+
+    Example: gascorr grep "Insufficient funds" artifacts/
+    """
+    c = _common(store, fmt, tz, color, quiet, debug, dialect, config, width)
+    if extended and fixed:
+        raise typer.BadParameter("-E and -F exclude each other")
+    report = _ingest(c, paths)
+    from gascorr import query
+
+    s = _open(c)
+    sources = None
+    if report is not None:
+        sources = [s.manifest.files[k].source for k in report.keys if k in s.manifest.files]
+    rows = _rows(
+        query.grep(s, pattern, regex=extended, ignore_case=ignore_case, field=field_, sources=sources, limit=limit)
+    )
+    if count:
+        ENV.stdout.write(f"{len(rows)}\n")
+    elif files_with_matches:
+        for src in sorted({r["source"] for r in rows}):
+            ENV.stdout.write(src + "\n")
+    else:
+        out = c.output(Format.table)
+        if out in (Format.tree, Format.table):
+            _print_grep(c, rows)
+        else:
+            from gascorr.timeline import event_doc
+
+            _emit_rows(c, rows, docs=(event_doc(r) for r in rows))
+    return ExitStatus.FOUND if rows else ExitStatus.NOTHING
+
+
+def _print_grep(c: Common, rows: list[dict[str, Any]]) -> None:
+    from rich.text import Text
+
+    from gascorr.render import inert
+    from gascorr.render.tree import LEVEL_STYLE
+    from gascorr.timeline import iso
+
+    con = c.console()
+    for r in rows:
+        t = Text()
+        t.append(f"{r['source']}:{r['line']}", style="magenta")
+        t.append(f"  {(iso(r['ts']) or '-')}", style="dim")
+        t.append(f"  {r.get('level') or '·':<5}", style=LEVEL_STYLE.get(r.get("level") or "", "dim"))
+        t.append(f"  session={inert(r.get('resolved_session') or '-')}", style="cyan")
+        t.append(f" request={inert(r.get('resolved_request') or '-')}", style="cyan")
+        t.append("\n    " + inert((r.get("message") or "").split("\n")[0]))
+        con.print(t)
+
+
+@app.command()
+def sql(
+    query_text: Annotated[
+        str,
+        typer.Argument(
+            metavar="QUERY",
+            help="DuckDB SQL over the views events, raw_events, sessions, requests and links.",
+            show_default=False,
+        ),
+    ],
+    paths: PathsArg = None,
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+    tz: TzOpt = "UTC",
+    color: ColorOpt = Color.auto,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    dialect: DialectOpt = None,
+    config: ConfigOpt = None,
+    width: WidthOpt = None,
+) -> int:
+    """Run DuckDB SQL over the event table. This runs arbitrary SQL with your own permissions.
+
+    Example: gascorr sql "SELECT service, count(*) FROM events GROUP BY ALL"
+    """
+    c = _common(store, fmt, tz, color, quiet, debug, dialect, config, width)
+    _ingest(c, paths)
+    from gascorr import query
+
+    s = _open(c, external=True)
+    rows = _rows(query.run_sql(s, query_text))
+    _emit_rows(c, rows)
+    return ExitStatus.FOUND if rows else ExitStatus.NOTHING
+
+
+@app.command()
+def stats(
+    paths: PathsArg = None,
+    store: StoreOpt = None,
+    fmt: FormatOpt = None,
+    tz: TzOpt = "UTC",
+    color: ColorOpt = Color.auto,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    dialect: DialectOpt = None,
+    config: ConfigOpt = None,
+    width: WidthOpt = None,
+) -> int:
+    """Summarize the store: files, formats, dialects, events, rejected lines, ids, ambiguous ids.
+
+    Example: gascorr stats artifacts/
+    """
+    c = _common(store, fmt, tz, color, quiet, debug, dialect, config, width)
+    _ingest(c, paths)
+    from gascorr import query
+
+    s = _open(c)
+    st = query.stats(s)
+    out = c.output(Format.table)
+    if out in (Format.json, Format.ndjson):
+        from gascorr.render import jsonout
+
+        jsonout.write_doc(ENV.stdout, st)
+    else:
+        from gascorr.render.table import table
+
+        con = c.console()
+        totals = {k: v for k, v in st.items() if k not in ("formats", "per_file", "ambiguous_ids")}
+        con.print(table([{"what": k, "value": v} for k, v in totals.items()], ["what", "value"]))
+        con.print()
+        con.print(table(st["per_file"], ["source", "format", "dialect", "lines", "events", "rejected"]))
+        if st["ambiguous_ids"]:
+            con.print()
+            con.print(table(st["ambiguous_ids"], ["kind", "id", "sessions"], title="ambiguous ids"))
+        for f in st["per_file"]:
+            for r in f["rejects"][:5]:
+                ENV.say(f"{f['source']}:{r['line']}: rejected: {r['why']}")
+    return ExitStatus.FOUND if st["files"] else ExitStatus.NOTHING
+
+
+# ---- entry point ----------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (the single place errors become statuses)."""
+    ce = _click_exceptions()
+
+    from gascorr.config import ConfigError
+    from gascorr.query import QueryError
+    from gascorr.sources import InputError
+    from gascorr.store import StoreError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    ENV.debug = "--debug" in args
+    try:
+        rv = app(args=args, prog_name="gascorr", standalone_mode=False)
+    except typer.Exit as e:
+        return int(e.exit_code or 0)
+    except typer.Abort:
+        ENV.say("interrupted")
+        return 130
+    except ce.UsageError as e:
+        if ENV.debug:
+            raise
+        ctx = e.ctx
+        if ctx is not None:
+            ENV.stderr.write(ctx.get_usage() + "\n")
+        ENV.say(e.format_message())
+        return ExitStatus.ERROR
+    except (UserError, InputError, StoreError, QueryError, ConfigError) as e:
+        if ENV.debug:
+            raise
+        ENV.say(str(e))
+        return ExitStatus.ERROR
+    except BrokenPipeError:
+        _quiet_pipe()
+        return ExitStatus.FOUND
+    except KeyboardInterrupt:
+        ENV.say("interrupted")
+        return 130
+    except OSError as e:
+        if ENV.debug:
+            raise
+        if getattr(e, "errno", None) == 32:  # EPIPE
+            _quiet_pipe()
+            return ExitStatus.FOUND
+        ENV.say(f"{e.filename + ': ' if e.filename else ''}{(e.strerror or str(e)).lower()}")
+        return ExitStatus.ERROR
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_pipe()
+    return int(rv) if isinstance(rv, int) else 0
+
+
+def _click_exceptions() -> Any:
+    """Click's exception classes: vendored inside typer since 0.2x, a separate package before."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older typer
+        from click import exceptions  # type: ignore[no-redef]
+    return exceptions
+
+
+def _quiet_pipe() -> None:
+    """The reader went away: point stdout at /dev/null so the interpreter's final flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,93 @@
+"""Linking ids into sessions and requests, in SQL.
+
+Every event contributes one tuple of the ids it carries — session, request, trace and (for
+HAR records) page — to its source's small edges file, written at ingest. Linking reads only
+those, so re-ingesting one file never re-reads the events of the others.
+
+Rules, all evaluated by `LINK_SQL` in DuckDB (and portable to any SQL engine):
+
+- Sessions are roots. Request, trace and page ids are nodes; ids that appear together on
+  one event are joined by an edge; connected components come from min-label propagation
+  (a few SQL rounds, as many as the longest chain of ids).
+- A node seen directly with two or more sessions is ambiguous: it is reported and takes
+  no part in propagation, so it can never merge two sessions.
+- A component that reaches exactly one session belongs to it; one that reaches several
+  is a conflict: each of its nodes keeps only the session it was seen with directly.
+- A trace id belongs to a request when it was seen with exactly one request id.
+
+The output `links` table has one row per node: kind (`request`, `trace`, `page`), id,
+session (NULL when none or ambiguous), request (for traces), ambiguous, sessions (the
+distinct sessions it was seen with).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
+# Per source: distinct id tuples. Page keys are `source#pageref` for HAR pages and entries.
+EDGES_SQL = """
+SELECT DISTINCT session_id AS s, request_id AS r, trace_id AS t,
+       CASE WHEN format = 'har' AND json_extract_string(attrs, '$.pageref') IS NOT NULL
+            THEN source || '#' || json_extract_string(attrs, '$.pageref') END AS p
+FROM {events}
+WHERE request_id IS NOT NULL OR trace_id IS NOT NULL OR format = 'har'
+"""
+
+MAX_ROUNDS = 50
+
+
+def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
+    """Create TEMP TABLE `links` from the union of edge tuples in `edges_rel` (s, r, t, p)."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE gc_tuples AS
+        SELECT s, CASE WHEN r IS NOT NULL THEN 'r:' || r END AS r, CASE WHEN t IS NOT NULL THEN 't:' || t END AS t,
+               CASE WHEN p IS NOT NULL THEN 'p:' || p END AS p
+        FROM {edges_rel}""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE gc_direct AS
+        SELECT node, list(DISTINCT s ORDER BY s) FILTER (WHERE s IS NOT NULL) AS sessions,
+               list(DISTINCT r ORDER BY r) FILTER (WHERE r IS NOT NULL AND r <> node) AS requests
+        FROM (SELECT s, r, unnest([r, t, p]) AS node FROM gc_tuples)
+        WHERE node IS NOT NULL GROUP BY node""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE gc_edges AS
+        WITH amb AS (SELECT node FROM gc_direct WHERE len(sessions) > 1),
+        pairs AS (SELECT r AS a, t AS b FROM gc_tuples WHERE r IS NOT NULL AND t IS NOT NULL
+                  UNION SELECT r, p FROM gc_tuples WHERE r IS NOT NULL AND p IS NOT NULL
+                  UNION SELECT t, p FROM gc_tuples WHERE t IS NOT NULL AND p IS NOT NULL)
+        SELECT a, b FROM pairs WHERE a NOT IN (SELECT node FROM amb) AND b NOT IN (SELECT node FROM amb)
+        UNION SELECT b, a FROM pairs WHERE a NOT IN (SELECT node FROM amb) AND b NOT IN (SELECT node FROM amb)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE gc_label AS SELECT node, node AS comp FROM gc_direct")
+    for _ in range(MAX_ROUNDS):
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE gc_label2 AS
+            SELECT l.node, least(l.comp, min(n.comp)) AS comp
+            FROM gc_label l LEFT JOIN gc_edges e ON e.a = l.node LEFT JOIN gc_label n ON n.node = e.b
+            GROUP BY l.node, l.comp""")
+        changed = con.execute("""
+            SELECT count(*) FROM gc_label2 a JOIN gc_label b USING (node) WHERE a.comp <> b.comp""").fetchone()
+        con.execute("DROP TABLE gc_label")
+        con.execute("ALTER TABLE gc_label2 RENAME TO gc_label")
+        if not changed or not changed[0]:
+            break
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE links AS
+        WITH d AS (SELECT d.node, d.sessions, d.requests, l.comp FROM gc_direct d JOIN gc_label l USING (node)),
+        c AS (SELECT comp, list(DISTINCT s ORDER BY s) AS sessions
+              FROM (SELECT comp, unnest(sessions) AS s FROM d WHERE len(sessions) = 1) GROUP BY comp)
+        SELECT CASE left(d.node, 1) WHEN 'r' THEN 'request' WHEN 't' THEN 'trace' ELSE 'page' END AS kind,
+               substr(d.node, 3) AS id,
+               CASE WHEN len(d.sessions) > 1 THEN NULL
+                    WHEN len(d.sessions) = 1 THEN d.sessions[1]
+                    WHEN len(c.sessions) = 1 THEN c.sessions[1] END AS session,
+               CASE WHEN left(d.node, 1) = 't' AND len(d.requests) = 1 THEN substr(d.requests[1], 3) END AS request,
+               coalesce(len(d.sessions) > 1, false) AS ambiguous,
+               coalesce(d.sessions, []) AS sessions,
+               coalesce(len(c.sessions) > 1, false) AS conflict
+        FROM d LEFT JOIN c USING (comp)
+        ORDER BY kind, id""")
+    for t in ("gc_tuples", "gc_direct", "gc_edges", "gc_label"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")

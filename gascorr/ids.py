@@ -1,0 +1,190 @@
+"""Which names and patterns carry session, request and trace ids, and which values are not ids.
+
+One `Names` value holds every list; parsers read it and users extend it (config file or
+flags). Header names compare case-insensitively; JSON keys are matched in the spellings
+listed (snake_case, camelCase and dotted forms are all listed), at the top level and under
+the usual container objects.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+PLACEHOLDERS = frozenset({"", "-", "--", "in-progress", "null", "none", "nil", "unknown", "undefined", "n/a"})
+
+_ZERO = re.compile(r"^[0-]+$")
+
+
+def is_placeholder(value: str | None) -> bool:
+    """True when `value` is not a real id: empty, `-`, `in-progress`, `null`, an all-zero id, ..."""
+    if value is None:
+        return True
+    v = value.strip()
+    return v.lower() in PLACEHOLDERS or bool(_ZERO.match(v))
+
+
+def placeholder_sql(expr: str) -> str:
+    """SQL that yields `expr` trimmed, or NULL when it is a placeholder (see `is_placeholder`)."""
+    quoted = ", ".join("'" + p + "'" for p in sorted(PLACEHOLDERS))
+    return (
+        f"(CASE WHEN lower(trim({expr})) IN ({quoted}) OR regexp_full_match(trim({expr}), '[0-]+') "
+        f"THEN NULL ELSE trim({expr}) END)"
+    )
+
+
+# Containers under which structured logs nest their context fields.
+CONTAINERS = (
+    "",
+    "labels.",
+    "attributes.",
+    "attrs.",
+    "context.",
+    "contextMap.",
+    "ctx.",
+    "fields.",
+    "extra.",
+    "payload.",
+    "mdc.",
+    "MDC.",
+    "properties.",
+    "Properties.",
+    "tags.",
+    "meta.",
+    "jsonPayload.",
+    "data.",
+    "kv.",
+)
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every name gascorr looks for, by role."""
+
+    session_keys: tuple[str, ...] = (
+        "session_id",
+        "sessionId",
+        "sessionID",
+        "SessionId",
+        "session.id",
+        "session",
+        "sid",
+        "X-Session-ID",
+    )
+    request_keys: tuple[str, ...] = (
+        "request_id",
+        "requestId",
+        "requestID",
+        "RequestId",
+        "req_id",
+        "reqId",
+        "request.id",
+        "correlation_id",
+        "correlationId",
+        "CorrelationId",
+        "x_request_id",
+        "X-Request-ID",
+        "http.request_id",
+    )
+    trace_keys: tuple[str, ...] = (
+        "trace_id",
+        "traceId",
+        "traceID",
+        "TraceId",
+        "trace.id",
+        "dd.trace_id",
+        "logging.googleapis.com/trace",
+        "trace",
+    )
+    span_keys: tuple[str, ...] = (
+        "span_id",
+        "spanId",
+        "spanID",
+        "SpanId",
+        "span.id",
+        "dd.span_id",
+        "logging.googleapis.com/spanId",
+    )
+    parent_keys: tuple[str, ...] = (
+        "parent_span_id",
+        "parentSpanId",
+        "parent_id",
+        "parentId",
+        "parent.id",
+        "ParentSpanId",
+    )
+    step_keys: tuple[str, ...] = ("step", "step_index", "stepIndex")
+    session_headers: tuple[str, ...] = ("x-session-id", "x-cagent-session-id", "x-traceforge-session-id")
+    request_headers: tuple[str, ...] = (
+        "x-request-id",
+        "x-correlation-id",
+        "request-id",
+        "x-amzn-requestid",
+        "x-amz-request-id",
+        "x-github-request-id",
+    )
+    trace_headers: tuple[str, ...] = (
+        "x-b3-traceid",
+        "x-traceforge-trace-id",
+        "x-amzn-trace-id",
+        "x-cloud-trace-context",
+    )
+    step_headers: tuple[str, ...] = ("x-traceforge-step-index",)
+    # Regexes whose group 1 is an id, searched inside free-text messages.
+    session_patterns: tuple[str, ...] = (r"session[_-]?id[=:]\s*([A-Za-z0-9][\w.:-]*)",)
+    request_patterns: tuple[str, ...] = (r"(?:request[_-]?id|req[_-]id|correlation[_-]id)[=:]\s*([A-Za-z0-9][\w.:-]*)",)
+    trace_patterns: tuple[str, ...] = (r"trace[_-]?id[=:]\s*([0-9A-Fa-f-]{16,36})",)
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def extended(
+        self,
+        role: str,
+        *,
+        keys: list[str] | None = None,
+        headers: list[str] | None = None,
+        patterns: list[str] | None = None,
+    ) -> Names:
+        """A copy with user-added names for `role` (session, request or trace)."""
+        changes: dict[str, tuple[str, ...]] = {}
+        if keys:
+            changes[f"{role}_keys"] = tuple(keys) + getattr(self, f"{role}_keys")
+        if headers:
+            changes[f"{role}_headers"] = tuple(h.lower() for h in headers) + getattr(self, f"{role}_headers")
+        if patterns:
+            for p in patterns:
+                if re.compile(p).groups < 1:
+                    raise ValueError(f"id pattern {p!r} needs a capture group for the id")
+            changes[f"{role}_patterns"] = tuple(patterns) + getattr(self, f"{role}_patterns")
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+DEFAULT = Names()
+
+_TRACEPARENT = re.compile(r"^\s*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})", re.I)
+
+
+def parse_traceparent(value: str) -> tuple[str, str] | None:
+    """(trace_id, span_id) from a W3C `traceparent`, or None when malformed or all-zero."""
+    m = _TRACEPARENT.match(value)
+    if not m:
+        return None
+    trace, span = m.group(2).lower(), m.group(3).lower()
+    if is_placeholder(trace):
+        return None
+    return trace, span
+
+
+def json_paths(keys: tuple[str, ...], containers: tuple[str, ...] = CONTAINERS) -> list[str]:
+    """JSONPath expressions for `keys` at the top level and under each container object.
+
+    A dotted key like `session.id` is looked up both as one literal key and as a nested path.
+    """
+    out: list[str] = []
+    for c in containers:
+        prefix = "$" + "".join(f'."{p}"' for p in c.rstrip(".").split(".") if p)
+        for k in keys:
+            out.append(f'{prefix}."{k}"')
+            if "." in k and "/" not in k:
+                out.append(prefix + "".join(f'."{p}"' for p in k.split(".")))
+    seen: set[str] = set()
+    return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]

@@ -1,0 +1,394 @@
+"""The DuckDB queries behind every command. Queries return Arrow tables; they never print.
+
+`Store.open(root)` reads the manifest once and defines three views over the files it
+names, so every query in the process sees one consistent generation of the store:
+
+- `raw_events`: the event table exactly as parsers wrote it;
+- `links`: the correlation table (see `correlate.py`);
+- `events`: `raw_events` plus `resolved_session` and `resolved_request`, the session and
+  request each event belongs to after linking (its own ids win over linked ones).
+
+Ordering is total everywhere: time (events without one last), then source, then line.
+User values (ids, patterns, times) are always bound parameters, never spliced into SQL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gascorr import store
+from gascorr.engine import arrow
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+ORDER = "ts ASC NULLS LAST, source, line"
+ERROR_LEVELS = "('ERROR', 'FATAL')"
+
+EVENTS_VIEW = """
+CREATE OR REPLACE TEMP VIEW events AS
+SELECT e.*,
+       coalesce(e.session_id, lr.session, lt.session, lp.session) AS resolved_session,
+       coalesce(e.request_id, lt.request) AS resolved_request
+FROM raw_events e
+LEFT JOIN links lr ON lr.kind = 'request' AND lr.id = e.request_id
+LEFT JOIN links lt ON lt.kind = 'trace' AND lt.id = e.trace_id
+LEFT JOIN links lp ON lp.kind = 'page' AND e.format = 'har'
+                  AND lp.id = e.source || '#' || json_extract_string(e.attrs, '$.pageref')
+"""
+
+KIND_GROUPS = {"network": ("http",), "logs": ("log",), "pages": ("page",), "llm": ("llm",), "spans": ("span",)}
+
+
+class QueryError(Exception):
+    """A query the user wrote (or an option value) that DuckDB rejects."""
+
+
+@dataclass
+class Store:
+    root: str
+    manifest: store.Manifest
+    con: duckdb.DuckDBPyConnection
+
+    @classmethod
+    def open(cls, root: str, tz: str = "UTC", *, allow_external: bool = False) -> Store:
+        from gascorr.engine import connect, literal
+        from gascorr.schema import NAMES, sql_type
+
+        m = store.load(root)
+        con = connect(tz)
+        files = m.event_files(root)
+        if files:
+            con.execute(f"CREATE TEMP VIEW raw_events AS SELECT * FROM read_parquet({literal(files)})")
+        else:
+            cols = ", ".join(f"NULL::{sql_type(n)} AS {n}" for n in NAMES)
+            con.execute(f"CREATE TEMP VIEW raw_events AS SELECT {cols} WHERE false")
+        if m.links:
+            con.execute(f"CREATE TEMP VIEW links AS SELECT * FROM read_parquet({literal(os.path.join(root, m.links))})")
+        else:
+            con.execute("""CREATE TEMP VIEW links AS SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS id,
+                NULL::VARCHAR AS session, NULL::VARCHAR AS request, false AS ambiguous,
+                []::VARCHAR[] AS sessions, false AS conflict WHERE false""")
+        con.execute(EVENTS_VIEW)
+        con.execute(SESSIONS_VIEW)
+        con.execute(REQUESTS_VIEW)
+        if not allow_external:
+            # everything the views need is bound; nothing else on disk or the network is reachable
+            con.execute(f"SET allowed_directories = {literal([os.path.abspath(root) + os.sep])}")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+        return cls(root, m, con)
+
+    def q(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pa.Table:
+        import duckdb
+
+        try:
+            return arrow(self.con, sql, params)
+        except duckdb.Error as e:
+            raise QueryError(str(e).split("\n")[0]) from e
+
+
+@dataclass
+class Filters:
+    since: Any = None  # aware datetime
+    until: Any = None
+    kinds: tuple[str, ...] = ()
+    min_level: str | None = None
+
+
+def _filter_sql(f: Filters, params: dict[str, Any]) -> str:
+    from gascorr.schema import LEVELS
+
+    parts = []
+    if f.since is not None:
+        params["since"] = f.since
+        parts.append("ts >= $since")
+    if f.until is not None:
+        params["until"] = f.until
+        parts.append("ts <= $until")
+    if f.kinds:
+        kinds = [k for g in f.kinds for k in KIND_GROUPS.get(g, (g,))]
+        params["kinds"] = kinds
+        parts.append("list_contains($kinds, kind)")
+    if f.min_level:
+        params["levels"] = list(LEVELS[LEVELS.index(f.min_level) :])
+        parts.append("list_contains($levels, level)")
+    return "".join(f" AND {p}" for p in parts)
+
+
+def trace(
+    s: Store,
+    *,
+    session: str | None = None,
+    request: str | None = None,
+    trace_id: str | None = None,
+    filters: Filters | None = None,
+) -> pa.Table:
+    """The events of one session, request or trace, in timeline order."""
+    params: dict[str, Any] = {}
+    if session is not None:
+        params["id"] = session
+        where = "resolved_session = $id"
+    elif request is not None:
+        params["id"] = request
+        where = "resolved_request = $id"
+    elif trace_id is not None:
+        params["id"] = trace_id.strip().lower()
+        where = (
+            "(trace_id = $id OR resolved_request IN "
+            "(SELECT request FROM links WHERE kind = 'trace' AND id = $id AND request IS NOT NULL))"
+        )
+    else:
+        raise ValueError("trace needs a session, request or trace id")
+    where += _filter_sql(filters or Filters(), params)
+    return s.q(f"SELECT * FROM events WHERE {where} ORDER BY {ORDER}", params)
+
+
+def ambiguous_ids(s: Store) -> pa.Table:
+    return s.q("SELECT kind, id, sessions FROM links WHERE ambiguous ORDER BY kind, id")
+
+
+def links_for(s: Store, session: str) -> pa.Table:
+    """Ids linked to `session` that are ambiguous (seen with other sessions too)."""
+    return s.q(
+        "SELECT kind, id, sessions FROM links WHERE ambiguous AND list_contains(sessions, $s) ORDER BY kind, id",
+        {"s": session},
+    )
+
+
+# One row per session. status: `error` when any event is ERROR/FATAL or any HTTP status >= 500.
+SESSIONS_VIEW = f"""
+CREATE OR REPLACE TEMP VIEW sessions AS
+SELECT resolved_session AS session_id, min(ts) AS started_at, max(ts) AS last_activity,
+       date_diff('millisecond', min(ts), max(ts))::DOUBLE AS duration_ms,
+       count(DISTINCT resolved_request) + count(*) FILTER (WHERE kind = 'http' AND resolved_request IS NULL)
+         AS total_requests,
+       list(DISTINCT service ORDER BY service) FILTER (WHERE service IS NOT NULL) AS services_touched,
+       count(*) FILTER (WHERE level IN {ERROR_LEVELS}) AS errors,
+       count(*) AS events,
+       count(*) FILTER (WHERE kind = 'llm') AS llm_calls,
+       CASE WHEN count(*) FILTER (WHERE level IN {ERROR_LEVELS} OR status >= 500) > 0 THEN 'error' ELSE 'ok' END
+         AS status
+FROM events WHERE resolved_session IS NOT NULL
+GROUP BY resolved_session
+"""
+
+# One row per request: HAR time when there is an HTTP event, else first-to-last event.
+REQUESTS_VIEW = f"""
+CREATE OR REPLACE TEMP VIEW requests AS
+SELECT resolved_request AS request_id, any_value(resolved_session) AS session_id,
+       arg_min(method, CASE WHEN kind = 'http' THEN 0 ELSE 1 END) FILTER (WHERE method IS NOT NULL) AS method,
+       arg_min(url, CASE WHEN kind = 'http' THEN 0 ELSE 1 END) FILTER (WHERE url IS NOT NULL) AS url,
+       arg_min(status, CASE WHEN kind = 'http' THEN 0 ELSE 1 END) FILTER (WHERE status IS NOT NULL) AS status,
+       min(ts) AS started_at,
+       coalesce(max(duration_ms) FILTER (WHERE kind = 'http'),
+                date_diff('microsecond', min(ts), max(ts)) / 1000.0) AS duration_ms,
+       list(DISTINCT service ORDER BY service) FILTER (WHERE service IS NOT NULL) AS services,
+       count(*) FILTER (WHERE level IN {ERROR_LEVELS}) AS errors,
+       count(*) AS events
+FROM events WHERE resolved_request IS NOT NULL
+GROUP BY resolved_request
+"""
+
+
+SESSION_SORTS = {
+    "started": "started_at",
+    "last": "last_activity DESC",
+    "duration": "duration_ms DESC",
+    "errors": "errors DESC",
+    "requests": "total_requests DESC",
+    "events": "events DESC",
+    "id": "session_id",
+}
+
+
+def sessions(
+    s: Store,
+    *,
+    service: str | None = None,
+    status: str | None = None,
+    since: Any = None,
+    until: Any = None,
+    limit: int | None = None,
+    sort: str = "started",
+) -> pa.Table:
+    """One row per session with its summary; filters as in SPEC.md."""
+    params: dict[str, Any] = {}
+    where = ["true"]
+    if service:
+        params["service"] = service
+        where.append("list_contains(services_touched, $service)")
+    if status:
+        params["status"] = status
+        where.append("status = $status")
+    if since is not None:
+        params["since"] = since
+        where.append("last_activity >= $since")
+    if until is not None:
+        params["until"] = until
+        where.append("started_at <= $until")
+    lim = ""
+    if limit is not None:
+        params["limit"] = limit
+        lim = " LIMIT $limit"
+    order = SESSION_SORTS[sort]
+    return s.q(f"SELECT * FROM sessions WHERE {' AND '.join(where)} ORDER BY {order}, session_id{lim}", params)
+
+
+def requests(
+    s: Store,
+    *,
+    session: str | None = None,
+    slowest: int | None = None,
+    status: str | None = None,
+    service: str | None = None,
+    limit: int | None = None,
+) -> pa.Table:
+    """One row per request: id, session, method, URL, status, start, duration_ms, services."""
+    params: dict[str, Any] = {}
+    where = ["true"]
+    if session:
+        params["session"] = session
+        where.append("session_id = $session")
+    if service:
+        params["service"] = service
+        where.append("list_contains(services, $service)")
+    if status:
+        where.append(_status_sql(status, params))
+    order = "duration_ms DESC NULLS LAST, request_id" if slowest else "started_at NULLS LAST, request_id"
+    n = slowest or limit
+    lim = ""
+    if n is not None:
+        params["limit"] = n
+        lim = " LIMIT $limit"
+    return s.q(f"SELECT * FROM requests WHERE {' AND '.join(where)} ORDER BY {order}{lim}", params)
+
+
+def _status_sql(status: str, params: dict[str, Any]) -> str:
+    st = status.strip().lower()
+    if st == "error":
+        return "(status >= 400 OR status = 0 OR errors > 0)"
+    if st == "ok":
+        return "(coalesce(status, 200) BETWEEN 100 AND 399 AND errors = 0)"
+    if len(st) == 3 and st.endswith("xx") and st[0].isdigit():
+        params["lo"] = int(st[0]) * 100
+        return "(status >= $lo AND status < $lo + 100)"
+    if st.isdigit():
+        params["code"] = int(st)
+        return "status = $code"
+    raise QueryError(f"--status takes error, ok, a code like 502 or a class like 5xx, not {status!r}")
+
+
+def endpoints(s: Store, *, session: str | None = None, service: str | None = None) -> pa.Table:
+    """Latency percentiles per endpoint (method + URL path)."""
+    params: dict[str, Any] = {}
+    where = ["url IS NOT NULL"]
+    if session:
+        params["session"] = session
+        where.append("session_id = $session")
+    if service:
+        params["service"] = service
+        where.append("list_contains(services, $service)")
+    return s.q(
+        f"""
+        SELECT method, regexp_replace(regexp_replace(url, '^[a-z]+://[^/]+', ''), '\\?.*$', '') AS endpoint,
+               count(*) AS requests,
+               count(*) FILTER (WHERE status >= 400 OR status = 0 OR errors > 0) AS errors,
+               quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.9) AS p90_ms,
+               quantile_cont(duration_ms, 0.99) AS p99_ms, max(duration_ms) AS max_duration_ms
+        FROM requests WHERE {" AND ".join(where)}
+        GROUP BY ALL ORDER BY p90_ms DESC NULLS LAST, endpoint, method""",
+        params,
+    )
+
+
+def grep(
+    s: Store,
+    pattern: str,
+    *,
+    regex: bool = False,
+    ignore_case: bool = False,
+    field: str | None = None,
+    sources: list[str] | None = None,
+    limit: int | None = None,
+) -> pa.Table:
+    """Events whose message (or `field`: a column or an attrs key) matches `pattern`."""
+    from gascorr.schema import NAMES
+
+    params: dict[str, Any] = {"p": pattern}
+    if field is None:
+        target = "message"
+    elif field in NAMES or field in ("resolved_session", "resolved_request"):
+        target = f"CAST({field} AS VARCHAR)"
+    else:
+        params["path"] = "$." + ".".join('"' + part.replace('"', "") + '"' for part in field.split("."))
+        target = "json_extract_string(attrs, $path)"
+    if regex:
+        try:
+            re_check = s.con.execute("SELECT regexp_matches('', $p)", {"p": pattern})
+            re_check.fetchall()
+        except Exception as e:
+            raise QueryError(f"invalid regular expression {pattern!r}: {str(e).splitlines()[0]}") from e
+        cond = f"regexp_matches({target}, $p{', ' + repr('i') if ignore_case else ''})"
+    elif ignore_case:
+        cond = f"contains(lower({target}), lower($p))"
+    else:
+        cond = f"contains({target}, $p)"
+    where = [cond]
+    if sources is not None:
+        params["sources"] = sources
+        where.append("list_contains($sources, source)")
+    lim = ""
+    if limit is not None:
+        params["limit"] = limit
+        lim = " LIMIT $limit"
+    return s.q(f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY {ORDER}{lim}", params)
+
+
+def stats(s: Store) -> dict[str, Any]:
+    """Totals for `gascorr stats`: files, formats, dialects, events, rejects, ids, ambiguity."""
+    files = list(s.manifest.files.values())
+    counts = s.q("""
+        SELECT count(*) AS events, count(*) FILTER (WHERE ts IS NULL) AS events_without_time,
+               count(DISTINCT session_id) AS sessions, count(DISTINCT request_id) AS requests,
+               count(DISTINCT trace_id) AS traces, min(ts) AS first_event, max(ts) AS last_event
+        FROM raw_events""").to_pylist()[0]
+    linked = s.q("""SELECT count(*) FILTER (WHERE resolved_session IS NOT NULL) AS events_in_sessions,
+                           count(*) FILTER (WHERE resolved_request IS NOT NULL) AS events_in_requests
+                    FROM events""").to_pylist()[0]
+    amb = ambiguous_ids(s).to_pylist()
+    by_format: dict[str, dict[str, int]] = {}
+    for f in files:
+        d = by_format.setdefault(f.format, {"files": 0, "events": 0, "rejected": 0})
+        d["files"] += 1
+        d["events"] += f.events
+        d["rejected"] += f.rejected
+    return {
+        "files": len(files),
+        "lines": sum(f.lines for f in files),
+        **counts,
+        **linked,
+        "rejected_lines": sum(f.rejected for f in files),
+        "formats": by_format,
+        "ambiguous_ids": amb,
+        "per_file": [
+            {
+                "source": f.source,
+                "format": f.format,
+                "dialect": f.dialect,
+                "events": f.events,
+                "lines": f.lines,
+                "rejected": f.rejected,
+                "rejects": [{"line": n, "why": w} for n, w in f.rejects],
+                "warnings": f.warnings,
+            }
+            for f in sorted(files, key=lambda f: f.source)
+        ],
+    }
+
+
+def run_sql(s: Store, sql: str) -> pa.Table:
+    return s.q(sql)

@@ -1,0 +1,193 @@
+"""Timelines as rich trees: a summary header, requests as branches, events as leaves.
+
+Each event line reads `+rel  service  LEVEL  message`; a request branch reads
+`METHOD path  STATUS  latency  request-id`. Relative times count from the start of the
+session (top level) or of the request (inside it); `absolute=True` shows UTC clock times
+instead. Levels and HTTP statuses are coloured by class and errors are bold red.
+Continuation lines (tracebacks) follow their event, indented, up to `max_lines`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from gascorr.render import inert
+from gascorr.timeline import Node
+
+if TYPE_CHECKING:
+    from rich.text import Text
+    from rich.tree import Tree
+
+LEVEL_STYLE = {
+    "FATAL": "bold white on red",
+    "ERROR": "bold red",
+    "WARN": "yellow",
+    "INFO": "green",
+    "DEBUG": "dim",
+    "TRACE": "dim",
+}
+
+
+def status_style(status: int | None) -> str:
+    if status is None or status == 0 or status >= 500:
+        return "bold red"
+    if status >= 400:
+        return "bold yellow"
+    if status >= 300:
+        return "cyan"
+    return "green"
+
+
+def fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    if ms < 1:
+        return f"{ms:.2f}ms"
+    if ms < 1000:
+        return f"{ms:.0f}ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.2f}s"
+    if ms < 3_600_000:
+        return f"{int(ms // 60_000)}m{(ms % 60_000) / 1000:04.1f}s"
+    return f"{int(ms // 3_600_000)}h{int(ms % 3_600_000 // 60_000):02d}m"
+
+
+def rel(ts: datetime | None, origin: datetime | None) -> str:
+    if ts is None or origin is None:
+        return "?"
+    ms = (ts - origin).total_seconds() * 1000
+    return ("-" if ms < 0 else "+") + fmt_ms(abs(ms)) if ms else "+0ms"
+
+
+def clock(ts: datetime | None) -> str:
+    if ts is None:
+        return "--:--:--.---"
+    return ts.strftime("%H:%M:%S.") + f"{ts.microsecond // 1000:03d}"
+
+
+def _short_url(url: str | None) -> str:
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return path + ("?" + parts.query if parts.query else "") if parts.netloc else url
+
+
+class TreeRenderer:
+    def __init__(self, *, absolute: bool = False, max_lines: int = 12, service_width: int = 0) -> None:
+        self.absolute = absolute
+        self.max_lines = max_lines
+        self.service_width = service_width
+
+    def _time(self, ts: datetime | None, origin: datetime | None) -> str:
+        return clock(ts) if self.absolute else rel(ts, origin)
+
+    def event_text(self, e: dict[str, Any], origin: datetime | None) -> Text:
+        from rich.text import Text
+
+        t = Text(no_wrap=False)
+        t.append(f"{self._time(e.get('ts'), origin):>9} ", style="cyan" if not self.absolute else "dim cyan")
+        svc = inert(e.get("service") or "-")
+        t.append(svc.ljust(self.service_width) + "  ", style="magenta")
+        level = e.get("level")
+        t.append(f"{level or '·':<5} ", style=LEVEL_STYLE.get(level or "", "dim"))
+        msg = inert(e.get("message") or "")
+        first, *rest = msg.split("\n")
+        error = level in ("ERROR", "FATAL")
+        if e.get("kind") == "http":
+            self._http(t, e)
+        else:
+            t.append(first, style="bold" if error else "")
+        if e.get("kind") in ("llm", "span", "page") and e.get("duration_ms") is not None:
+            t.append(f"  {fmt_ms(e['duration_ms'])}", style="dim")
+        if rest:
+            shown = rest[: self.max_lines]
+            for ln in shown:
+                t.append("\n    " + ln, style="red" if error else "dim")
+            if len(rest) > len(shown):
+                t.append(f"\n    … {len(rest) - len(shown)} more lines", style="dim italic")
+        return t
+
+    def _http(self, t: Text, e: dict[str, Any]) -> None:
+        status = e.get("status")
+        t.append(f"{e.get('method') or ''} ", style="bold")
+        t.append(inert(_short_url(e.get("url"))))
+        t.append(f"  {status if status is not None else '—'}", style=status_style(status))
+        if e.get("duration_ms") is not None:
+            t.append(f"  {fmt_ms(e['duration_ms'])}", style="bold" if (e["duration_ms"] or 0) >= 1000 else "")
+
+    def request_label(self, node: Node, origin: datetime | None) -> Text:
+        from rich.text import Text
+
+        rows = node.rows()
+        start = node.start
+        t = Text()
+        t.append(f"{self._time(start, origin):>9} ", style="cyan")
+        key = node.key or ""
+        e = node.event
+        if e is not None:
+            t.append("▶ ", style="bold")
+            self._http(t, e)
+            t.append(f"  {inert(e.get('service') or '')}", style="magenta")
+        else:
+            times = [r["ts"] for r in rows if r.get("ts") is not None]
+            span = (max(times) - min(times)).total_seconds() * 1000 if times else None
+            t.append("▶ request ", style="bold")
+            t.append(f"  {fmt_ms(span)}" if span is not None else "")
+        t.append(f"  {inert(key)}", style="dim")
+        errors = sum(1 for r in rows if r.get("level") in ("ERROR", "FATAL"))
+        services = sorted({r["service"] for r in rows if r.get("service")})
+        t.append(f"  · {len(services)} service{'s' if len(services) != 1 else ''}", style="dim")
+        if errors:
+            t.append(f"  · {errors} error{'s' if errors != 1 else ''}", style="bold red")
+        return t
+
+    def render(self, title: Text, nodes: list[Node], origin: datetime | None) -> Tree:
+        from rich.tree import Tree
+
+        all_rows = [r for n in nodes for r in n.rows()]
+        if not self.service_width:
+            self.service_width = min(max((len(r.get("service") or "-") for r in all_rows), default=1), 24)
+        tree = Tree(title, guide_style="dim")
+        for n in nodes:
+            if n.is_request:
+                branch = tree.add(self.request_label(n, origin))
+                inner_origin = n.start
+                for c in n.children:
+                    if c.event is not None:
+                        branch.add(self.event_text(c.event, inner_origin))
+            elif n.event is not None:
+                tree.add(self.event_text(n.event, origin))
+        return tree
+
+
+def header(kind: str, ident: str, doc: dict[str, Any]) -> Text:
+    """The summary line over a timeline: id, time span, requests, services, errors."""
+    from rich.text import Text
+
+    t = Text()
+    t.append(f"{kind} ", style="bold")
+    t.append(inert(ident), style="bold cyan")
+    if doc.get("started_at"):
+        t.append(f"  {doc['started_at']}", style="dim")
+    if doc.get("duration_ms") is not None:
+        t.append(f"  {fmt_ms(doc['duration_ms'])}", style="bold")
+    if kind == "request" and doc.get("status") is not None:
+        t.append(f"  {doc.get('method') or ''} {inert(_short_url(doc.get('url')))} ")
+        t.append(str(doc["status"]), style=status_style(doc["status"]))
+    if kind != "session" and doc.get("session_id"):
+        t.append(f"  session {inert(doc['session_id'])}", style="dim")
+    n_req = doc.get("total_requests", 0)
+    t.append(f"  · {n_req} request{'s' if n_req != 1 else ''}")
+    svcs = doc.get("services_touched") or []
+    t.append(f"  · {len(svcs)} service{'s' if len(svcs) != 1 else ''}")
+    if svcs:
+        t.append(f" ({', '.join(inert(s) for s in svcs[:8])}{', …' if len(svcs) > 8 else ''})", style="dim")
+    errs = doc.get("errors", 0)
+    t.append(f"  · {errs} error{'s' if errs != 1 else ''}", style="bold red" if errs else "dim")
+    amb = doc.get("ambiguous_ids") or []
+    if amb:
+        t.append(f"  · {len(amb)} ambiguous id{'s' if len(amb) != 1 else ''}", style="yellow")
+    return t

@@ -1,0 +1,219 @@
+"""The store: a directory of plain Parquet files plus a small JSON manifest.
+
+Layout (all of it readable by any Parquet engine):
+
+    .gascorr/
+      manifest.json            which source maps to which files, with counts and rejects
+      events/<id>.parquet      the events of one ingested source (zstd), in line order
+      events/<id>.edges.parquet  the distinct id tuples of that source, for linking
+      links/<gen>.parquet      ids -> session/request, recomputed after each ingest
+      lock                     held while an ingest writes
+
+Atomicity: new Parquet files get new names and are fully written and fsynced before the
+manifest that names them replaces the old one with `os.replace` — the commit point. A
+crash before it leaves the old manifest naming only old, intact files; files no manifest
+names are swept by the next ingest. Readers load the manifest once and read only the files
+it names, so a query during an ingest sees one consistent generation.
+
+Concurrency: an ingest holds an exclusive `flock` on `lock`; a second ingest says it is
+waiting and blocks until the first finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+MANIFEST = "manifest.json"
+DEFAULT_DIR = ".gascorr"
+
+
+class StoreError(Exception):
+    """The store cannot be used (unreadable manifest, a schema from another version)."""
+
+
+def store_path(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("GASCORR_STORE") or DEFAULT_DIR
+
+
+@dataclass
+class FileEntry:
+    source: str
+    key: str
+    size: int
+    mtime: float
+    fingerprint: str
+    format: str
+    dialect: str
+    events: int
+    lines: int
+    blank: int
+    rejected: int
+    rejects: list[tuple[int, str]]
+    warnings: list[str]
+    parquet: str | None
+    edges: str | None
+    ingested_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> FileEntry:
+        d = dict(d)
+        d["rejects"] = [tuple(x) for x in d.get("rejects", [])]
+        return cls(**d)
+
+
+@dataclass
+class Manifest:
+    generation: int = 0
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    links: str | None = None
+    schema_version: int = 1
+
+    def event_files(self, root: str) -> list[str]:
+        return [os.path.join(root, f.parquet) for f in self.files.values() if f.parquet]
+
+    def edge_files(self, root: str) -> list[str]:
+        return [os.path.join(root, f.edges) for f in self.files.values() if f.edges]
+
+
+def load(root: str) -> Manifest:
+    """The store's manifest; an empty one when the store does not exist yet."""
+    path = os.path.join(root, MANIFEST)
+    try:
+        with open(path, encoding="utf-8") as f:
+            d = json.load(f)
+    except FileNotFoundError:
+        return Manifest()
+    except (OSError, ValueError) as e:
+        raise StoreError(f"cannot read the store manifest {path}: {e}") from e
+    from gascorr.schema import SCHEMA_VERSION
+
+    if d.get("schema_version") != SCHEMA_VERSION:
+        raise StoreError(
+            f"the store {root} was written with schema version {d.get('schema_version')}; "
+            f"this gascorr writes {SCHEMA_VERSION}: remove the store and ingest again"
+        )
+    return Manifest(
+        generation=d.get("generation", 0),
+        files={k: FileEntry.from_json(v) for k, v in d.get("files", {}).items()},
+        links=d.get("links"),
+        schema_version=d["schema_version"],
+    )
+
+
+def commit(root: str, m: Manifest) -> None:
+    """Write the manifest atomically (the commit point of an ingest), then sweep orphans."""
+    m.generation += 1
+    data = {
+        "schema_version": m.schema_version,
+        "generation": m.generation,
+        "links": m.links,
+        "files": {k: vars(v) for k, v in sorted(m.files.items())},
+    }
+    tmp = os.path.join(root, f".{MANIFEST}.{uuid.uuid4().hex}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, os.path.join(root, MANIFEST))
+    _fsync_dir(root)
+    sweep(root, m)
+
+
+def sweep(root: str, m: Manifest) -> None:
+    """Delete files in the store that the manifest does not name (old versions, crash leftovers)."""
+    keep = {f.parquet for f in m.files.values()} | {f.edges for f in m.files.values()} | {m.links}
+    for sub in ("events", "links"):
+        d = os.path.join(root, sub)
+        if not os.path.isdir(d):
+            continue
+        for fn in os.listdir(d):
+            rel = f"{sub}/{fn}"
+            if rel not in keep:
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(d, fn))
+    for fn in os.listdir(root):
+        if fn.endswith(".tmp"):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(root, fn))
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def new_name(sub: str, suffix: str) -> str:
+    return f"{sub}/{uuid.uuid4().hex[:16]}{suffix}"
+
+
+def write_parquet(root: str, rel: str, tables: Iterator[Any], schema: Any) -> int:
+    """Stream `tables` into `root/rel` (zstd), fsynced before it is named; returns rows written."""
+    import pyarrow.parquet as pq
+
+    from gascorr.schema import conform
+
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    rows = 0
+    with open(tmp, "wb") as f:
+        writer = pq.ParquetWriter(f, schema, compression="zstd", write_statistics=True)
+        try:
+            for t in tables:
+                if t.num_rows:
+                    t = conform(t) if t.schema != schema else t
+                    writer.write_table(t, row_group_size=64 * 1024)
+                    rows += t.num_rows
+        finally:
+            writer.close()
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    return rows
+
+
+def write_parquet_plain(root: str, rel: str, table: Any) -> None:
+    """Write one Arrow table to `root/rel` atomically (zstd, fsynced, then renamed)."""
+    import pyarrow.parquet as pq
+
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "wb") as f:
+        pq.write_table(table, f, compression="zstd")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(path + ".tmp", path)
+
+
+@contextlib.contextmanager
+def locked(root: str, say: Any = None) -> Iterator[None]:
+    """Hold the store's ingest lock; tell `say` when we must wait for another ingest."""
+    os.makedirs(root, exist_ok=True)
+    fd = os.open(os.path.join(root, "lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if say:
+                say(f"waiting for another ingest into {root} to finish…")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
