@@ -131,6 +131,7 @@ app = typer.Typer(
 PathsArg = Annotated[
     list[str] | None,
     typer.Argument(
+        metavar="PATH",
         help="Files, directories, globs, .gz or .zip archives to ingest first (only new or changed ones are read).",
         show_default=False,
     ),
@@ -139,6 +140,7 @@ StoreOpt = Annotated[
     str | None,
     typer.Option(
         "--store",
+        metavar="DIR",
         envvar="GASCORR_STORE",
         help="Store directory [default: .gascorr in the current directory].",
         show_default=False,
@@ -154,9 +156,10 @@ FormatOpt = Annotated[
         case_sensitive=False,
     ),
 ]
-TzOpt = Annotated[str, typer.Option("--tz", help="Time zone for times written without an offset.")]
+TzOpt = Annotated[str, typer.Option("--tz", metavar="ZONE", help="Time zone for times written without an offset.")]
 ColorOpt = Annotated[
-    Color, typer.Option("--color", help="Colour: auto (terminal and no NO_COLOR), always, never.", case_sensitive=False)
+    Color,
+    typer.Option("--color", help="Colour: auto (terminal and no NO_COLOR), always, never.", case_sensitive=False),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no ingest summary on stderr.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")]
@@ -164,6 +167,7 @@ DialectOpt = Annotated[
     str | None,
     typer.Option(
         "--dialect",
+        metavar="NAME",
         help="Parse every text file in PATHs with this dialect instead of detecting it.",
         show_default=False,
     ),
@@ -172,6 +176,7 @@ ConfigOpt = Annotated[
     str | None,
     typer.Option(
         "--config",
+        metavar="FILE",
         help="Config file (TOML) with extra id names [default: ./gascorr.toml if present].",
         show_default=False,
     ),
@@ -180,6 +185,7 @@ SinceOpt = Annotated[
     str | None,
     typer.Option(
         "--since",
+        metavar="TIME",
         help="Only events at or after this time: ISO-8601 or relative to now (10m, 2h, 3d).",
         show_default=False,
     ),
@@ -187,13 +193,20 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None,
     typer.Option(
-        "--until", help="Only events at or before this time: ISO-8601 or relative to now.", show_default=False
+        "--until",
+        metavar="TIME",
+        help="Only events at or before this time: ISO-8601 or relative to now.",
+        show_default=False,
     ),
 ]
 WidthOpt = Annotated[
     int | None,
     typer.Option(
-        "--width", help="Output width for trees and tables [default: the terminal's].", show_default=False, min=40
+        "--width",
+        metavar="N",
+        help="Output width for trees and tables [default: the terminal's].",
+        show_default=False,
+        min=40,
     ),
 ]
 
@@ -357,7 +370,8 @@ def _emit_rows(
     if fmt in (Format.table, Format.tree):
         from gascorr.render.table import table
 
-        c.console().print(table(rows, columns, title))
+        con = c.console()
+        con.print(table(rows, columns, title, width=con.width))
     elif fmt == Format.ndjson:
         jsonout.write_ndjson(ENV.stdout, docs if docs is not None else rows)
     else:
@@ -385,7 +399,8 @@ def _root(
 @app.command()
 def ingest(
     paths: Annotated[
-        list[str], typer.Argument(help="Files, directories, globs, .gz or .zip archives.", show_default=False)
+        list[str],
+        typer.Argument(metavar="PATH", help="Files, directories, globs, .gz or .zip archives.", show_default=False),
     ],
     store: StoreOpt = None,
     tz: TzOpt = "UTC",
@@ -403,7 +418,23 @@ def ingest(
     c = _common(store, fmt, tz, color, quiet, debug, dialect, config)
     r = _ingest(c, paths)
     assert r is not None
-    if c.fmt in (Format.json, Format.ndjson):
+    files = [
+        {
+            "source": f.source,
+            "format": f.format,
+            "dialect": f.dialect,
+            "lines": f.lines,
+            "events": f.events,
+            "rejected": f.rejected,
+        }
+        for f in r.parsed
+    ]
+    out = c.output(Format.table)
+    if out == Format.ndjson:
+        from gascorr.render import jsonout
+
+        jsonout.write_ndjson(ENV.stdout, files)
+    elif out == Format.json:
         from gascorr.render import jsonout
 
         jsonout.write_doc(
@@ -415,18 +446,14 @@ def ingest(
                 "events": r.events,
                 "rejected_lines": r.rejected,
                 "warnings": r.warnings,
-                "files": [
-                    {
-                        "source": f.source,
-                        "format": f.format,
-                        "dialect": f.dialect,
-                        "events": f.events,
-                        "rejected": f.rejected,
-                    }
-                    for f in r.parsed
-                ],
+                "files": files,
             },
         )
+    elif files:
+        from gascorr.render.table import table
+
+        con = c.console()
+        con.print(table(files, width=con.width))
     return ExitStatus.FOUND if r.files_seen else ExitStatus.NOTHING
 
 
@@ -438,6 +465,7 @@ def trace(
         typer.Option(
             "--session",
             "-s",
+            metavar="ID",
             help="A session id.",
             show_default=False,
         ),
@@ -447,6 +475,7 @@ def trace(
         typer.Option(
             "--request",
             "-r",
+            metavar="ID",
             help="A request id.",
             show_default=False,
         ),
@@ -456,6 +485,7 @@ def trace(
         typer.Option(
             "--trace",
             "-t",
+            metavar="ID",
             help="A trace id (W3C, B3 or any).",
             show_default=False,
         ),
@@ -466,19 +496,24 @@ def trace(
         list[Kind] | None,
         typer.Option(
             "--include",
-            help="Only these kinds of event (repeatable): network, logs, pages, llm, spans.",
+            help="Only these kinds of event; repeat the option for several.",
             show_default=False,
             case_sensitive=False,
         ),
     ] = None,
     level: Annotated[
         Level | None,
-        typer.Option("--level", help="Only events at or above this level.", show_default=False, case_sensitive=False),
+        typer.Option(
+            "--level",
+            help="Only events at or above this level.",
+            show_default=False,
+            case_sensitive=False,
+        ),
     ] = None,
     absolute: Annotated[bool, typer.Option("--absolute", help="Show UTC clock times instead of +relative.")] = False,
     flat: Annotated[bool, typer.Option("--flat", help="Do not nest events under their request.")] = False,
     max_lines: Annotated[
-        int, typer.Option("--max-lines", help="Continuation lines shown per event in a tree.", min=0)
+        int, typer.Option("--max-lines", metavar="N", help="Continuation lines shown per event in a tree.", min=0)
     ] = 12,
     store: StoreOpt = None,
     fmt: FormatOpt = None,
@@ -491,6 +526,9 @@ def trace(
     width: WidthOpt = None,
 ) -> int:
     """Show one session's, request's or trace's events as an ordered timeline.
+
+    Give exactly one of --session, --request or --trace. A session tree nests each request's
+    events under its HTTP call; events without a request stand at the session level.
 
     Example: gascorr trace --request req-002 artifacts/
     """
@@ -535,11 +573,12 @@ def trace(
         from gascorr.render.table import table
 
         cols = ["ts", "service", "level", "kind", "resolved_request", "status", "duration_ms", "message"]
-        c.console().print(table(rows, cols))
+        con = c.console()
+        con.print(table(rows, cols, width=con.width))
     else:
         from gascorr.render.tree import TreeRenderer, header
 
-        nodes = timeline.build_tree(rows, group=not flat)
+        nodes = timeline.build_tree(rows, group=not flat and request is None)
         origin = rows[0].get("ts")
         r = TreeRenderer(absolute=absolute, max_lines=max_lines)
         c.console().print(r.render(header(kind, ident, doc), nodes, origin))
@@ -553,6 +592,7 @@ def sessions(
         str | None,
         typer.Option(
             "--service",
+            metavar="NAME",
             help="Only sessions that touched this service.",
             show_default=False,
         ),
@@ -573,6 +613,7 @@ def sessions(
         typer.Option(
             "--limit",
             "-n",
+            metavar="N",
             help="At most this many sessions.",
             min=0,
             show_default=False,
@@ -619,7 +660,7 @@ def sessions(
             "started_at",
             "duration_ms",
             "total_requests",
-            "events",
+            "event_count",
             "errors",
             "status",
             "llm_calls",
@@ -637,6 +678,7 @@ def requests(
         typer.Option(
             "--session",
             "-s",
+            metavar="ID",
             help="Only this session's requests.",
             show_default=False,
         ),
@@ -645,6 +687,7 @@ def requests(
         int | None,
         typer.Option(
             "--slowest",
+            metavar="N",
             help="The N slowest requests, slowest first.",
             min=1,
             show_default=False,
@@ -652,12 +695,15 @@ def requests(
     ] = None,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="error, ok, a status code (502) or a class (5xx).", show_default=False),
+        typer.Option(
+            "--status", metavar="STATUS", help="error, ok, a status code (502) or a class (5xx).", show_default=False
+        ),
     ] = None,
     service: Annotated[
         str | None,
         typer.Option(
             "--service",
+            metavar="NAME",
             help="Only requests that touched this service.",
             show_default=False,
         ),
@@ -675,6 +721,7 @@ def requests(
         typer.Option(
             "--limit",
             "-n",
+            metavar="N",
             help="At most this many rows.",
             min=0,
             show_default=False,
@@ -715,9 +762,9 @@ def requests(
                 "status",
                 "started_at",
                 "duration_ms",
-                "events",
+                "event_count",
                 "errors",
-                "services",
+                "services_touched",
             ],
         )
     return ExitStatus.FOUND if rows else ExitStatus.NOTHING
@@ -726,7 +773,10 @@ def requests(
 @app.command()
 def grep(
     pattern: Annotated[
-        str, typer.Argument(help="Text (or with -E a regular expression) to look for.", show_default=False)
+        str,
+        typer.Argument(
+            metavar="PATTERN", help="Text (or with -E a regular expression) to look for.", show_default=False
+        ),
     ],
     paths: PathsArg = None,
     ignore_case: Annotated[bool, typer.Option("--ignore-case", "-i", help="Match case-insensitively.")] = False,
@@ -738,6 +788,7 @@ def grep(
         str | None,
         typer.Option(
             "--field",
+            metavar="NAME",
             help="Search this column (e.g. url, service) or attrs key (e.g. response.status) instead of the message.",
             show_default=False,
         ),
@@ -751,6 +802,7 @@ def grep(
         typer.Option(
             "--limit",
             "-n",
+            metavar="N",
             help="At most this many events.",
             min=0,
             show_default=False,
@@ -879,7 +931,11 @@ def stats(
     s = _open(c)
     st = query.stats(s)
     out = c.output(Format.table)
-    if out in (Format.json, Format.ndjson):
+    if out == Format.ndjson:
+        from gascorr.render import jsonout
+
+        jsonout.write_ndjson(ENV.stdout, st["per_file"])
+    elif out == Format.json:
         from gascorr.render import jsonout
 
         jsonout.write_doc(ENV.stdout, st)
@@ -888,12 +944,14 @@ def stats(
 
         con = c.console()
         totals = {k: v for k, v in st.items() if k not in ("formats", "per_file", "ambiguous_ids")}
-        con.print(table([{"what": k, "value": v} for k, v in totals.items()], ["what", "value"]))
+        con.print(table([{"what": k, "value": v} for k, v in totals.items()], ["what", "value"], width=con.width))
         con.print()
-        con.print(table(st["per_file"], ["source", "format", "dialect", "lines", "events", "rejected"]))
+        con.print(
+            table(st["per_file"], ["source", "format", "dialect", "lines", "events", "rejected"], width=con.width)
+        )
         if st["ambiguous_ids"]:
             con.print()
-            con.print(table(st["ambiguous_ids"], ["kind", "id", "sessions"], title="ambiguous ids"))
+            con.print(table(st["ambiguous_ids"], ["kind", "id", "sessions"], title="ambiguous ids", width=con.width))
         for f in st["per_file"]:
             for r in f["rejects"][:5]:
                 ENV.say(f"{f['source']}:{r['line']}: rejected: {r['why']}")
@@ -951,6 +1009,11 @@ def run(argv: list[str] | None = None) -> int:
             _quiet_pipe()
             return ExitStatus.FOUND
         ENV.say(f"{e.filename + ': ' if e.filename else ''}{(e.strerror or str(e)).lower()}")
+        return ExitStatus.ERROR
+    except Exception as e:  # a bug, not a user mistake: one line, the traceback on --debug
+        if ENV.debug:
+            raise
+        ENV.say(f"internal error ({type(e).__name__}: {e}); run again with --debug for the traceback")
         return ExitStatus.ERROR
     try:
         sys.stdout.flush()

@@ -159,16 +159,21 @@ def links_for(s: Store, session: str) -> pa.Table:
     )
 
 
+# The end of an event: its time plus its duration (an HTTP call, an LLM call, a span).
+_END = "(ts + to_microseconds(CAST(coalesce(duration_ms, 0) * 1000 AS BIGINT)))"
+
 # One row per session. status: `error` when any event is ERROR/FATAL or any HTTP status >= 500.
+# duration_ms: from the first event to the latest end of any event (as in `trace`).
 SESSIONS_VIEW = f"""
 CREATE OR REPLACE TEMP VIEW sessions AS
 SELECT resolved_session AS session_id, min(ts) AS started_at, max(ts) AS last_activity,
-       date_diff('millisecond', min(ts), max(ts))::DOUBLE AS duration_ms,
+       date_diff('microsecond', min(ts), max({_END})) / 1000.0 AS duration_ms,
        count(DISTINCT resolved_request) + count(*) FILTER (WHERE kind = 'http' AND resolved_request IS NULL)
          AS total_requests,
-       list(DISTINCT service ORDER BY service) FILTER (WHERE service IS NOT NULL) AS services_touched,
+       coalesce(list(DISTINCT service ORDER BY service) FILTER (WHERE service IS NOT NULL), [])
+         AS services_touched,
        count(*) FILTER (WHERE level IN {ERROR_LEVELS}) AS errors,
-       count(*) AS events,
+       count(*) AS event_count,
        count(*) FILTER (WHERE kind = 'llm') AS llm_calls,
        CASE WHEN count(*) FILTER (WHERE level IN {ERROR_LEVELS} OR status >= 500) > 0 THEN 'error' ELSE 'ok' END
          AS status
@@ -176,19 +181,20 @@ FROM events WHERE resolved_session IS NOT NULL
 GROUP BY resolved_session
 """
 
-# One row per request: HAR time when there is an HTTP event, else first-to-last event.
+# One row per request; duration_ms as for sessions, so it covers the HTTP call's own time.
 REQUESTS_VIEW = f"""
 CREATE OR REPLACE TEMP VIEW requests AS
-SELECT resolved_request AS request_id, any_value(resolved_session) AS session_id,
+SELECT resolved_request AS request_id,
+       CASE WHEN count(DISTINCT resolved_session) = 1 THEN any_value(resolved_session) END AS session_id,
        arg_min(method, CASE WHEN kind = 'http' THEN 0 ELSE 1 END) FILTER (WHERE method IS NOT NULL) AS method,
        arg_min(url, CASE WHEN kind = 'http' THEN 0 ELSE 1 END) FILTER (WHERE url IS NOT NULL) AS url,
        arg_min(status, CASE WHEN kind = 'http' THEN 0 ELSE 1 END) FILTER (WHERE status IS NOT NULL) AS status,
-       min(ts) AS started_at,
-       coalesce(max(duration_ms) FILTER (WHERE kind = 'http'),
-                date_diff('microsecond', min(ts), max(ts)) / 1000.0) AS duration_ms,
-       list(DISTINCT service ORDER BY service) FILTER (WHERE service IS NOT NULL) AS services,
+       min(ts) AS started_at, max(ts) AS last_activity,
+       date_diff('microsecond', min(ts), max({_END})) / 1000.0 AS duration_ms,
+       coalesce(list(DISTINCT service ORDER BY service) FILTER (WHERE service IS NOT NULL), [])
+         AS services_touched,
        count(*) FILTER (WHERE level IN {ERROR_LEVELS}) AS errors,
-       count(*) AS events
+       count(*) AS event_count
 FROM events WHERE resolved_request IS NOT NULL
 GROUP BY resolved_request
 """
@@ -200,7 +206,7 @@ SESSION_SORTS = {
     "duration": "duration_ms DESC",
     "errors": "errors DESC",
     "requests": "total_requests DESC",
-    "events": "events DESC",
+    "events": "event_count DESC",
     "id": "session_id",
 }
 
@@ -255,7 +261,7 @@ def requests(
         where.append("session_id = $session")
     if service:
         params["service"] = service
-        where.append("list_contains(services, $service)")
+        where.append("list_contains(services_touched, $service)")
     if status:
         where.append(_status_sql(status, params))
     order = "duration_ms DESC NULLS LAST, request_id" if slowest else "started_at NULLS LAST, request_id"
@@ -291,7 +297,7 @@ def endpoints(s: Store, *, session: str | None = None, service: str | None = Non
         where.append("session_id = $session")
     if service:
         params["service"] = service
-        where.append("list_contains(services, $service)")
+        where.append("list_contains(services_touched, $service)")
     return s.q(
         f"""
         SELECT method, regexp_replace(regexp_replace(url, '^[a-z]+://[^/]+', ''), '\\?.*$', '') AS endpoint,

@@ -87,8 +87,6 @@ def request_doc(request_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     sessions = sorted({r["resolved_session"] for r in rows if r.get("resolved_session")})
     http = next((r for r in rows if r.get("kind") == "http"), None)
     s = summary(rows)
-    if http and http.get("duration_ms") is not None and s["duration_ms"] is not None:
-        s["duration_ms"] = max(s["duration_ms"], http["duration_ms"])
     return {
         "request_id": request_id,
         "session_id": sessions[0] if len(sessions) == 1 else None,

@@ -43,6 +43,8 @@ def status_style(status: int | None) -> str:
 def fmt_ms(ms: float | None) -> str:
     if ms is None:
         return ""
+    if ms == 0:
+        return "0ms"
     if ms < 1:
         return f"{ms:.2f}ms"
     if ms < 1000:
@@ -67,7 +69,7 @@ def clock(ts: datetime | None) -> str:
     return ts.strftime("%H:%M:%S.") + f"{ts.microsecond // 1000:03d}"
 
 
-def _short_url(url: str | None) -> str:
+def short_url(url: str | None) -> str:
     if not url:
         return ""
     parts = urlsplit(url)
@@ -113,7 +115,7 @@ class TreeRenderer:
     def _http(self, t: Text, e: dict[str, Any]) -> None:
         status = e.get("status")
         t.append(f"{e.get('method') or ''} ", style="bold")
-        t.append(inert(_short_url(e.get("url"))))
+        t.append(inert(short_url(e.get("url"))))
         t.append(f"  {status if status is not None else '—'}", style=status_style(status))
         if e.get("duration_ms") is not None:
             t.append(f"  {fmt_ms(e['duration_ms'])}", style="bold" if (e["duration_ms"] or 0) >= 1000 else "")
@@ -131,6 +133,8 @@ class TreeRenderer:
             t.append("▶ ", style="bold")
             self._http(t, e)
             t.append(f"  {inert(e.get('service') or '')}", style="magenta")
+            if e.get("step") is not None:
+                t.append(f"  step {e['step']}", style="bold cyan")
         else:
             times = [r["ts"] for r in rows if r.get("ts") is not None]
             span = (max(times) - min(times)).total_seconds() * 1000 if times else None
@@ -164,30 +168,34 @@ class TreeRenderer:
 
 
 def header(kind: str, ident: str, doc: dict[str, Any]) -> Text:
-    """The summary line over a timeline: id, time span, requests, services, errors."""
+    """Two summary lines over a timeline: what and how long, then requests, services, errors."""
     from rich.text import Text
 
     t = Text()
     t.append(f"{kind} ", style="bold")
     t.append(inert(ident), style="bold cyan")
-    if doc.get("started_at"):
-        t.append(f"  {doc['started_at']}", style="dim")
+    if kind == "request" and doc.get("method"):
+        t.append(f"  {doc.get('method') or ''} {inert(short_url(doc.get('url')))}")
+        if doc.get("status") is not None:
+            t.append(f"  {doc['status']}", style=status_style(doc["status"]))
     if doc.get("duration_ms") is not None:
         t.append(f"  {fmt_ms(doc['duration_ms'])}", style="bold")
-    if kind == "request" and doc.get("status") is not None:
-        t.append(f"  {doc.get('method') or ''} {inert(_short_url(doc.get('url')))} ")
-        t.append(str(doc["status"]), style=status_style(doc["status"]))
     if kind != "session" and doc.get("session_id"):
-        t.append(f"  session {inert(doc['session_id'])}", style="dim")
+        t.append("  session ", style="dim")
+        t.append(inert(doc["session_id"]), style="cyan")
+    t.append("\n")
+    if doc.get("started_at"):
+        t.append(f"{doc['started_at']} → {doc.get('last_activity') or '?'}", style="dim")
     n_req = doc.get("total_requests", 0)
-    t.append(f"  · {n_req} request{'s' if n_req != 1 else ''}")
+    t.append(f"  · {n_req} request{'s' if n_req != 1 else ''}", style="dim")
     svcs = doc.get("services_touched") or []
-    t.append(f"  · {len(svcs)} service{'s' if len(svcs) != 1 else ''}")
+    t.append(f"  · {len(svcs)} service{'s' if len(svcs) != 1 else ''}", style="dim")
     if svcs:
-        t.append(f" ({', '.join(inert(s) for s in svcs[:8])}{', …' if len(svcs) > 8 else ''})", style="dim")
+        t.append(f": {', '.join(inert(s) for s in svcs[:8])}{', …' if len(svcs) > 8 else ''}", style="dim")
     errs = doc.get("errors", 0)
     t.append(f"  · {errs} error{'s' if errs != 1 else ''}", style="bold red" if errs else "dim")
     amb = doc.get("ambiguous_ids") or []
     if amb:
-        t.append(f"  · {len(amb)} ambiguous id{'s' if len(amb) != 1 else ''}", style="yellow")
+        t.append(f"  · {len(amb)} ambiguous id{'s' if len(amb) != 1 else ''}: ", style="yellow")
+        t.append(", ".join(inert(a["id"]) for a in amb[:5]), style="yellow")
     return t
