@@ -17,6 +17,7 @@ from gascorr.render import inert
 from gascorr.timeline import Node
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
     from rich.text import Text
     from rich.tree import Tree
 
@@ -86,31 +87,39 @@ class TreeRenderer:
     def _time(self, ts: datetime | None, origin: datetime | None) -> str:
         return clock(ts) if self.absolute else rel(ts, origin)
 
-    def event_text(self, e: dict[str, Any], origin: datetime | None) -> Text:
+    def event_text(self, e: dict[str, Any], origin: datetime | None) -> RenderableType:
+        """One event as a row: time, service, level, then the message in its own column, so a
+        long message or a traceback wraps under the message and never under the tree."""
+        from rich.table import Table
         from rich.text import Text
 
-        t = Text(no_wrap=False)
-        t.append(f"{self._time(e.get('ts'), origin):>9} ", style="cyan" if not self.absolute else "dim cyan")
-        svc = inert(e.get("service") or "-")
-        t.append(svc.ljust(self.service_width) + "  ", style="magenta")
         level = e.get("level")
-        t.append(f"{level or '·':<5} ", style=LEVEL_STYLE.get(level or "", "dim"))
-        msg = inert(e.get("message") or "")
-        first, *rest = msg.split("\n")
         error = level in ("ERROR", "FATAL")
+        msg = Text(overflow="fold")
+        first, *rest = inert(e.get("message") or "").split("\n")
         if e.get("kind") == "http":
-            self._http(t, e)
+            self._http(msg, e)
         else:
-            t.append(first, style="bold" if error else "")
+            msg.append(first, style="bold" if error else "")
         if e.get("kind") in ("llm", "span", "page") and e.get("duration_ms") is not None:
-            t.append(f"  {fmt_ms(e['duration_ms'])}", style="dim")
-        if rest:
-            shown = rest[: self.max_lines]
-            for ln in shown:
-                t.append("\n    " + ln, style="red" if error else "dim")
-            if len(rest) > len(shown):
-                t.append(f"\n    … {len(rest) - len(shown)} more lines", style="dim italic")
-        return t
+            msg.append(f"  {fmt_ms(e['duration_ms'])}", style="dim")
+        shown = rest[: self.max_lines]
+        for ln in shown:
+            msg.append("\n" + ln, style="red" if error else "dim")
+        if len(rest) > len(shown):
+            msg.append(f"\n… {len(rest) - len(shown)} more lines", style="dim italic")
+        row = Table.grid(padding=(0, 1))
+        row.add_column(width=12 if self.absolute else 9, justify="right", no_wrap=True)
+        row.add_column(width=self.service_width, no_wrap=True, overflow="ellipsis")
+        row.add_column(width=5, no_wrap=True)
+        row.add_column(ratio=1, overflow="fold")
+        row.add_row(
+            Text(self._time(e.get("ts"), origin), style="dim cyan" if self.absolute else "cyan"),
+            Text(inert(e.get("service") or "-"), style="magenta"),
+            Text(level or "·", style=LEVEL_STYLE.get(level or "", "dim")),
+            msg,
+        )
+        return row
 
     def _http(self, t: Text, e: dict[str, Any]) -> None:
         status = e.get("status")
