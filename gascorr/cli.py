@@ -85,6 +85,33 @@ class UserError(Exception):
     """A mistake in what the user asked for: one line on stderr, exit 2."""
 
 
+class PipeClosed(Exception):
+    """The reader of stdout went away (`| head`). Not an OSError, so that click does not
+    turn it into its own exit status: `run()` ends quietly instead."""
+
+
+class _PipeGuard:
+    """A text stream wrapper that turns a broken pipe into PipeClosed."""
+
+    def __init__(self, inner: IO[str]) -> None:
+        self._inner = inner
+
+    def write(self, s: str) -> int:
+        try:
+            return self._inner.write(s)
+        except BrokenPipeError as e:
+            raise PipeClosed from e
+
+    def flush(self) -> None:
+        try:
+            self._inner.flush()
+        except BrokenPipeError as e:
+            raise PipeClosed from e
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 @dataclass
 class Env:
     """stdin/stdout/stderr and their terminal flags, swappable in tests."""
@@ -380,7 +407,7 @@ def _emit_rows(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"gascorr {__version__}")
+        ENV.stdout.write(f"gascorr {__version__}\n")
         raise typer.Exit(0)
 
 
@@ -962,6 +989,7 @@ def stats(
 
 
 def main(argv: list[str] | None = None) -> None:
+    ENV.stdout = _PipeGuard(sys.stdout)  # type: ignore[assignment]
     sys.exit(run(argv))
 
 
@@ -996,7 +1024,7 @@ def run(argv: list[str] | None = None) -> int:
             raise
         ENV.say(str(e))
         return ExitStatus.ERROR
-    except BrokenPipeError:
+    except (BrokenPipeError, PipeClosed):
         _quiet_pipe()
         return ExitStatus.FOUND
     except KeyboardInterrupt:

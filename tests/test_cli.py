@@ -1,0 +1,171 @@
+"""The CLI contract: exit statuses like grep, stdout for results only, JSON on a pipe, filters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT, run_cli
+
+CHECKOUT = str(FIXTURES / "checkout")
+
+
+def test_version() -> None:
+    from gascorr import __version__
+
+    r = run_cli("--version")
+    assert r.code == 0 and r.out.strip() == f"gascorr {__version__}"
+
+
+def test_json_is_the_default_on_a_pipe_and_tree_on_a_terminal(cli) -> None:  # type: ignore[no-untyped-def]
+    piped = cli("trace", "--request", "req-002", CHECKOUT)
+    assert piped.code == 0
+    assert piped.json()["request_id"] == "req-002"
+    assert "ingested 5 files" in piped.err  # the summary is on stderr, never in the data
+    tty = cli("trace", "--request", "req-002", "--color", "never", tty=True)
+    assert tty.code == 0
+    assert tty.out.startswith("request req-002")
+    assert "Insufficient funds" in tty.out
+
+
+def test_unknown_id_exits_1_with_a_message_on_stderr(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("trace", "--session", "no-such-session", CHECKOUT)
+    assert r.code == 1
+    assert r.out == ""
+    assert "no events for session 'no-such-session'" in r.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trace", CHECKOUT],  # no id
+        ["trace", "--session", "a", "--request", "b", CHECKOUT],  # two ids
+        ["trace", "--session", "a", "--format", "xml"],
+        ["sessions", "--status", "sometimes"],
+        ["requests", "--slowest", "0"],
+        ["grep", "-E", "-F", "x"],
+        ["trace", "--session", "a", "--tz", "Mars/Olympus"],
+        ["trace", "--session", "a", "--since", "last tuesday-ish"],
+        ["nosuchcommand"],
+    ],
+)
+def test_usage_errors_exit_2_with_one_clear_line(cli, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    r = cli(*args)
+    assert r.code == 2, r
+    assert r.out == ""
+    assert "Traceback" not in r.err
+    assert "gascorr:" in r.err or "Usage:" in r.err or "Error" in r.err
+
+
+def test_missing_path_is_an_input_error(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = cli("trace", "--session", "x", str(tmp_path / "nope"))
+    assert r.code == 2
+    assert r.err.strip() == f"gascorr: no such file or directory: {tmp_path / 'nope'}"
+
+
+def test_grep_behaves_like_grep(cli) -> None:  # type: ignore[no-untyped-def]
+    hit = cli("grep", "Insufficient funds", CHECKOUT)
+    assert hit.code == 0
+    (event,) = hit.json()
+    assert (event["service"], event["resolved_session"], event["resolved_request"]) == (
+        "payment-service",
+        "session-xyz",
+        "req-002",
+    )
+    assert cli("grep", "no such text anywhere", CHECKOUT).code == 1
+    assert cli("grep", "-c", "payment", CHECKOUT).out.strip() == "4"
+    assert cli("grep", "-i", "-c", "PAYMENT", CHECKOUT).out.strip() == "5"
+    assert cli("grep", "-E", "-c", r"^(Calling|Authorizing) ", CHECKOUT).out.strip() == "3"
+    assert cli("grep", "-l", "req-101", CHECKOUT).out.split() == [f"{CHECKOUT}/api-server.log"]
+    assert cli("grep", "--field", "url", "-c", "/api/cart", CHECKOUT).out.strip() == "1"
+    assert cli("grep", "--field", "decline_code", "-c", "insufficient_funds", CHECKOUT).out.strip() == "1"
+    bad = cli("grep", "-E", "(unclosed", CHECKOUT)
+    assert bad.code == 2 and "invalid regular expression" in bad.err
+
+
+def test_grep_with_paths_searches_only_those_files(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("ingest", str(FIXTURES / "cycling-ai"))
+    assert cli("grep", "-c", "LLM", str(FIXTURES / "cycling-ai")).out.strip() != "0"
+    assert cli("grep", "LLM", CHECKOUT).code == 1  # cycling-ai is in the store, but not asked about
+
+
+def test_filters_since_until_include_level(cli) -> None:  # type: ignore[no-untyped-def]
+    def msgs(*extra: str) -> list[str]:
+        r = cli("trace", "--session", "session-xyz", CHECKOUT, "-f", "json", *extra)
+        return [e["message"] for e in r.json()["events"]] if r.code == 0 else []
+
+    everything = msgs()
+    assert len(everything) == 17
+    late = msgs("--since", "2026-01-31T10:00:45.160Z")
+    assert late[0] == "Reserving items" and len(late) == 6
+    assert msgs("--until", "2026-01-31T10:00:00.130Z")[-2:] == [
+        "GET http://localhost:8080/api/cart 200 OK",
+        "GET /api/cart (request_id: req-001, session_id: session-xyz)",
+    ]
+    assert msgs("--level", "error") == [
+        "POST http://localhost:8080/api/payments 402 Payment Required",
+        "Insufficient funds",
+    ]
+    network = msgs("--include", "network")
+    assert len(network) == 3 and all(m.startswith(("GET", "POST")) for m in network)
+    assert msgs("--include", "pages", "--include", "network")[0] == "Page load: http://localhost:8080/checkout"
+    # a relative --since far in the past keeps everything; now-ish keeps nothing
+    assert len(msgs("--since", "5000d")) == 17
+    assert cli("trace", "--session", "session-xyz", "--since", "1m").code == 1
+
+
+def test_sessions_and_requests_filters(cli) -> None:  # type: ignore[no-untyped-def]
+    rows = cli("sessions", CHECKOUT).json()
+    assert [r["session_id"] for r in rows] == ["session-xyz", "session-abc"]
+    assert cli("sessions", "--status", "ok").json()[0]["session_id"] == "session-abc"
+    assert cli("sessions", "--service", "frontend").json()[0]["session_id"] == "session-xyz"
+    assert cli("sessions", "--service", "nobody").code == 1
+    assert [r["request_id"] for r in cli("requests", "--slowest", "1").json()] == ["req-101"]
+    assert [r["request_id"] for r in cli("requests", "--status", "4xx").json()] == ["req-002"]
+    assert [r["request_id"] for r in cli("requests", "--session", "session-xyz").json()] == ["req-001", "req-002"]
+    ep = cli("requests", "--by", "endpoint").json()
+    assert {(e["method"], e["endpoint"]) for e in ep} == {("GET", "/api/cart"), ("POST", "/api/payments")}
+
+
+def test_ndjson_streams_one_event_per_line(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli("trace", "--request", "req-002", CHECKOUT, "-f", "ndjson")
+    events = r.ndjson()
+    assert len(events) == 10 == len(r.out.splitlines())
+    assert events[0]["kind"] == "http"
+
+
+def test_sql_runs_over_the_views_and_reports_bad_sql(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli(
+        "sql",
+        "SELECT resolved_request, count(*) AS n FROM events WHERE resolved_session = 'session-xyz' "
+        "GROUP BY ALL ORDER BY 1 NULLS FIRST",
+        CHECKOUT,
+    )
+    assert r.json() == [
+        {"resolved_request": None, "n": 2},
+        {"resolved_request": "req-001", "n": 5},
+        {"resolved_request": "req-002", "n": 10},
+    ]
+    bad = cli("sql", "SELEKT 1")
+    assert bad.code == 2 and "gascorr:" in bad.err and "Traceback" not in bad.err
+    assert cli("sql", "SELECT * FROM events WHERE false").code == 1
+
+
+def test_store_env_var_and_flag(tmp_path: Path) -> None:
+    store = tmp_path / "envstore"
+    r = run_cli("ingest", CHECKOUT, env={"GASCORR_STORE": str(store)})
+    assert r.code == 0 and (store / "manifest.json").exists()
+
+
+def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    cmd = (
+        f"{sys.executable} -m gascorr trace --session session-xyz {CHECKOUT} --store {tmp_path / 's'} "
+        "-f ndjson | head -1"
+    )
+    p = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["kind"] == "page"
+    assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr

@@ -1,0 +1,190 @@
+"""Linking rules: transitive ids, sessions as roots, ambiguity, placeholders, pages, LLM files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Result
+
+
+def _write(root: Path, name: str, lines: list[str | dict]) -> None:  # type: ignore[type-arg]
+    p = root / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text("".join((json.dumps(x) if isinstance(x, dict) else x) + "\n" for x in lines))
+
+
+def _events(r: Result) -> list[tuple[str, int]]:
+    assert r.code == 0, r.err
+    return [(Path(e["source"]).name, e["line"]) for e in r.json()["events"]]
+
+
+def test_trace_only_line_joins_session_through_request_and_trace(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    logs = tmp_path / "logs"
+    _write(
+        logs,
+        "gateway.jsonl",
+        [
+            {"ts": "2026-01-01T10:00:00Z", "msg": "in", "session_id": "s1", "request_id": "r1"},
+        ],
+    )
+    _write(
+        logs,
+        "worker.jsonl",
+        [
+            {"ts": "2026-01-01T10:00:01Z", "msg": "work", "request_id": "r1", "trace_id": "ab" * 16},
+        ],
+    )
+    _write(
+        logs,
+        "db.jsonl",
+        [
+            {"ts": "2026-01-01T10:00:02Z", "msg": "query", "trace_id": "AB" * 16},  # upper-case: same trace
+            {"ts": "2026-01-01T10:00:03Z", "msg": "other", "trace_id": "cd" * 16},
+        ],
+    )
+    r = cli("trace", "--session", "s1", str(logs), "-f", "json")
+    assert _events(r) == [("gateway.jsonl", 1), ("worker.jsonl", 1), ("db.jsonl", 1)]
+    doc = r.json()
+    assert doc["events"][2]["resolved_request"] == "r1"
+    assert doc["services_touched"] == ["db", "gateway", "worker"]
+    # the request trace reaches the trace-only line too
+    assert _events(cli("trace", "--request", "r1", "-f", "json")) == [
+        ("gateway.jsonl", 1),
+        ("worker.jsonl", 1),
+        ("db.jsonl", 1),
+    ]
+
+
+def test_id_seen_with_two_sessions_is_ambiguous_and_never_merges_them(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    logs = tmp_path / "logs"
+    _write(
+        logs,
+        "a.jsonl",
+        [
+            {"ts": "2026-01-01T10:00:00Z", "msg": "a1", "session_id": "s1", "request_id": "shared"},
+            {"ts": "2026-01-01T10:00:01Z", "msg": "a2", "session_id": "s1", "request_id": "only-s1"},
+            {"ts": "2026-01-01T10:00:02Z", "msg": "b1", "session_id": "s2", "request_id": "shared"},
+            {"ts": "2026-01-01T10:00:03Z", "msg": "b2", "session_id": "s2", "request_id": "only-s2"},
+            {"ts": "2026-01-01T10:00:04Z", "msg": "orphan", "request_id": "shared"},
+        ],
+    )
+    s1 = cli("trace", "--session", "s1", str(logs), "-f", "json")
+    assert [e["message"] for e in s1.json()["events"]] == ["a1", "a2"]
+    assert s1.json()["ambiguous_ids"] == [{"kind": "request", "id": "shared", "sessions": ["s1", "s2"]}]
+    s2 = cli("trace", "--session", "s2", "-f", "json")
+    assert [e["message"] for e in s2.json()["events"]] == ["b1", "b2"]
+    stats = cli("stats", "-f", "json").json()
+    assert stats["ambiguous_ids"] == [{"kind": "request", "id": "shared", "sessions": ["s1", "s2"]}]
+    # the request itself still has all its events
+    assert [e["message"] for e in cli("trace", "--request", "shared", "-f", "json").json()["events"]] == [
+        "a1",
+        "b1",
+        "orphan",
+    ]
+
+
+def test_placeholders_are_not_ids(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    logs = tmp_path / "logs"
+    _write(
+        logs,
+        "app.jsonl",
+        [
+            {"ts": "2026-01-01T10:00:00Z", "msg": "x", "session_id": "-", "request_id": "r1"},
+            {"ts": "2026-01-01T10:00:01Z", "msg": "y", "session_id": "null", "request_id": "r2"},
+            {
+                "ts": "2026-01-01T10:00:02Z",
+                "msg": "z",
+                "session_id": "s1",
+                "request_id": "unknown",
+                "traceparent": "00-00000000000000000000000000000000-0000000000000000-00",
+            },
+            {"ts": "2026-01-01T10:00:03Z", "msg": "w", "session_id": "in-progress", "trace_id": ""},
+        ],
+    )
+    r = cli("stats", str(logs), "-f", "json").json()
+    assert r["sessions"] == 1 and r["requests"] == 2 and r["traces"] == 0
+    assert cli("trace", "--session", "-", "-f", "json").code == 1
+    assert cli("trace", "--session", "in-progress", "-f", "json").code == 1
+
+
+def test_text_prefix_and_llm_file_name_share_a_session(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    logs = tmp_path / "logs"
+    _write(
+        logs,
+        "app.log",
+        [
+            "[in-progress] - 2025-11-05 14:30:50,000 - app - INFO - starting",
+            "[20251105_143052] - 2025-11-05 14:30:52,000 - app - INFO - session begins",
+            "[20251105_143052] - 2025-11-05 14:30:54,000 - app - ERROR - tool failed",
+            "Traceback (most recent call last):",
+            '  File "x.py", line 1, in <module>',
+            "ValueError: boom",
+        ],
+    )
+    _write(
+        logs,
+        "llm_interactions/session_20251105_143052.jsonl",
+        [
+            {"timestamp": "2025-11-05T14:30:53", "model": "m1", "request": {"messages": []}, "response": {}},
+        ],
+    )
+    r = cli("trace", "--session", "20251105_143052", str(logs), "-f", "json")
+    doc = r.json()
+    assert [e["message"].split("\n")[0] for e in doc["events"]] == ["session begins", "LLM call m1", "tool failed"]
+    assert doc["events"][1]["kind"] == "llm" and doc["events"][1]["session_id"] == "20251105_143052"
+    assert doc["events"][2]["message"].endswith("ValueError: boom")
+    assert doc["errors"] == 1
+
+
+def test_har_page_joins_the_session_of_its_requests(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    har = {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "test", "version": "1"},
+            "pages": [
+                {"id": "p1", "startedDateTime": "2026-01-01T10:00:00Z", "title": "Home", "pageTimings": {"onLoad": 120}}
+            ],
+            "entries": [
+                {
+                    "pageref": "p1",
+                    "startedDateTime": "2026-01-01T10:00:00.100Z",
+                    "time": 30,
+                    "request": {
+                        "method": "GET",
+                        "url": "http://x/api",
+                        "headers": [{"name": "x-session-id", "value": "s9"}],
+                    },
+                    "response": {"status": 200, "headers": [{"name": "X-Request-Id", "value": "resp-req-1"}]},
+                }
+            ],
+        }
+    }
+    (tmp_path / "cap.har").write_text(json.dumps(har))
+    doc = cli("trace", "--session", "s9", str(tmp_path / "cap.har"), "-f", "json").json()
+    assert [(e["kind"], e["message"]) for e in doc["events"]] == [
+        ("page", "Page load: Home"),
+        ("http", "GET http://x/api 200"),
+    ]
+    assert doc["events"][1]["request_id"] == "resp-req-1"  # an id from a response header counts
+
+
+def test_changed_file_relinks_and_unchanged_store_is_not_reparsed(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    logs = tmp_path / "logs"
+    _write(logs, "a.jsonl", [{"ts": "2026-01-01T10:00:00Z", "msg": "a", "session_id": "s1", "request_id": "r1"}])
+    _write(logs, "b.jsonl", [{"ts": "2026-01-01T10:00:01Z", "msg": "b", "request_id": "r2"}])
+    assert [e["message"] for e in cli("trace", "-s", "s1", str(logs), "-f", "json").json()["events"]] == ["a"]
+    again = cli("trace", "-s", "s1", str(logs), "-f", "json")
+    assert "ingested" not in again.err
+    # b.jsonl now learns that r2 belongs to s1 too
+    _write(
+        logs,
+        "b.jsonl",
+        [
+            {"ts": "2026-01-01T10:00:01Z", "msg": "b", "request_id": "r2"},
+            {"ts": "2026-01-01T10:00:02Z", "msg": "c", "session_id": "s1", "request_id": "r2"},
+        ],
+    )
+    r = cli("trace", "-s", "s1", str(logs), "-f", "json")
+    assert "ingested 1 file" in r.err
+    assert [e["message"] for e in r.json()["events"]] == ["a", "b", "c"]
