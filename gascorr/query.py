@@ -119,6 +119,56 @@ def _filter_sql(f: Filters, params: dict[str, Any]) -> str:
     return "".join(f" AND {p}" for p in parts)
 
 
+def _in_list(values: list[str]) -> str:
+    from gascorr.engine import literal
+
+    return "(" + ", ".join(literal(v) for v in values) + ")" if values else "(NULL)"
+
+
+def session_candidates(s: Store, session: str) -> str:
+    """SQL for the raw events that may belong to `session`, as a union of scans that each
+    filter one id column (so Parquet row-group statistics can skip what cannot match),
+    instead of resolving every event in the store. The exact resolution is applied after.
+    Ids come from the links table; they are data of the store, quoted as literals."""
+    ids: dict[str, list[str]] = {"request": [], "trace": [], "page": []}
+    for row in s.q(
+        "SELECT kind, list(id ORDER BY id) AS ids FROM links WHERE session = $s GROUP BY kind", {"s": session}
+    ).to_pylist():
+        ids[row["kind"]] = row["ids"]
+    parts = ["SELECT * FROM raw_events WHERE session_id = $id"]
+    if ids["request"]:
+        parts.append(f"SELECT * FROM raw_events WHERE session_id IS NULL AND request_id IN {_in_list(ids['request'])}")
+    if ids["trace"]:
+        parts.append(
+            f"SELECT * FROM raw_events WHERE session_id IS NULL AND trace_id IN {_in_list(ids['trace'])}"
+            f" AND (request_id IS NULL OR request_id NOT IN {_in_list(ids['request'])})"
+        )
+    if ids["page"]:
+        parts.append(
+            "SELECT * FROM raw_events WHERE session_id IS NULL AND request_id IS NULL AND trace_id IS NULL "
+            "AND format = 'har'"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def request_candidates(s: Store, request: str) -> str:
+    traces = [
+        r["id"]
+        for r in s.q(
+            "SELECT id FROM links WHERE kind = 'trace' AND request = $r ORDER BY id", {"r": request}
+        ).to_pylist()
+    ]
+    parts = ["SELECT * FROM raw_events WHERE request_id = $id"]
+    if traces:
+        parts.append(f"SELECT * FROM raw_events WHERE request_id IS NULL AND trace_id IN {_in_list(traces)}")
+    return " UNION ALL ".join(parts)
+
+
+def resolved(candidates: str) -> str:
+    """The `events` view's resolution, applied to a candidate set only."""
+    return EVENTS_VIEW.split(" AS\n", 1)[1].replace("FROM raw_events e", f"FROM ({candidates}) e")
+
+
 def trace(
     s: Store,
     *,
@@ -131,12 +181,15 @@ def trace(
     params: dict[str, Any] = {}
     if session is not None:
         params["id"] = session
+        source = resolved(session_candidates(s, session))
         where = "resolved_session = $id"
     elif request is not None:
         params["id"] = request
+        source = resolved(request_candidates(s, request))
         where = "resolved_request = $id"
     elif trace_id is not None:
         params["id"] = trace_id.strip().lower()
+        source = "events"
         where = (
             "(trace_id = $id OR resolved_request IN "
             "(SELECT request FROM links WHERE kind = 'trace' AND id = $id AND request IS NOT NULL))"
@@ -144,7 +197,9 @@ def trace(
     else:
         raise ValueError("trace needs a session, request or trace id")
     where += _filter_sql(filters or Filters(), params)
-    return s.q(f"SELECT * FROM events WHERE {where} ORDER BY {ORDER}", params)
+    if source != "events":
+        source = f"({source})"
+    return s.q(f"SELECT * FROM {source} AS ev WHERE {where} ORDER BY {ORDER}", params)
 
 
 def ambiguous_ids(s: Store) -> pa.Table:
