@@ -129,7 +129,10 @@ class Env:
         return _isatty(self.stderr)
 
     def say(self, msg: str) -> None:
-        self.stderr.write(f"gascorr: {msg}\n")
+        """One line on stderr; control characters from file names or log text are escaped."""
+        from gascorr.sources import printable
+
+        self.stderr.write(f"gascorr: {printable(msg)}\n")
         self.stderr.flush()
 
 

@@ -1,9 +1,19 @@
 """Ingest: find sources, parse what is new or changed, write Parquet, relink, commit.
 
 A source is unchanged when its size and mtime match the manifest, or when they differ but
-its content fingerprint (BLAKE2b) does not; unchanged sources are not read again. A
-changed source gets new files and its old ones are swept after the commit. Sources are
-parsed in parallel, one DuckDB connection per worker thread (DuckDB releases the GIL).
+its content fingerprint (BLAKE2b of the decompressed bytes) does not; unchanged sources are
+not read again. A changed source gets new files and its old ones are swept after the
+commit. Sources are parsed in parallel, one DuckDB connection per worker thread (DuckDB
+releases the GIL).
+
+Nothing in one file can stop the others: a file that cannot be read, a refused
+decompression bomb or a parser bug becomes one warning naming the file. Binary files and
+encrypted zip members are recorded in the manifest with no events (format `binary` or
+`encrypted`), so `stats` lists them and the next run does not look at them again. Every message reads `<file>: <what>` or `<file>:<line>: <what>`,
+with control characters in names shown escaped.
+
+An interrupted ingest leaves the store as its last commit left it: the commit at the end,
+or a checkpoint every `store.CHECKPOINT_SECONDS` of a long ingest (whole files only).
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from gascorr import store
 from gascorr.ids import DEFAULT, Names
-from gascorr.sources import HEAD_BYTES, InputError, Source, find_sources, sniff
+from gascorr.sources import HEAD_BYTES, BombError, InputError, Source, find_sources, printable, sniff
 
 if TYPE_CHECKING:
     import duckdb
@@ -43,9 +54,19 @@ class IngestReport:
 
 
 def fingerprint(src: Source) -> str:
+    """BLAKE2b of the source's decompressed bytes, up to the end or the first damage (the
+    same bytes a parse reads, so a damaged file keeps a stable fingerprint)."""
     h = hashlib.blake2b(digest_size=16)
     with src.open() as f:
-        while chunk := f.read(1 << 20):
+        while True:
+            try:
+                chunk = f.read(1 << 20)
+            except BombError:
+                raise
+            except _damage_types():
+                break
+            if not chunk:
+                break
             h.update(chunk)
     return h.hexdigest()
 
@@ -55,6 +76,9 @@ def _edges_schema() -> Any:
 
     return pa.schema([("s", pa.string()), ("r", pa.string()), ("t", pa.string()), ("p", pa.string())])
 
+
+# formats of sources listed in the manifest but not read
+SKIPPED_FORMATS = ("binary", "encrypted")
 
 _local = threading.local()
 
@@ -105,6 +129,7 @@ def ingest_source(
         blank=ctx.blank,
         rejected=ctx.rejected,
         rejects=ctx.reject_locations,
+        notes=ctx.notes,
         warnings=ctx.warnings,
         parquet=ev_rel if rows else None,
         edges=ed_rel,
@@ -115,6 +140,12 @@ def _kind(src: Source) -> str:
     with src.open() as f:
         head = f.read(HEAD_BYTES)
     return sniff(head)
+
+
+def _damage_types() -> tuple[type[BaseException], ...]:
+    from gascorr.parsers import _damage_types as damage
+
+    return damage()
 
 
 def ingest(
@@ -131,8 +162,8 @@ def ingest(
 ) -> IngestReport:
     """Ingest `paths` into the store at `root`; returns what was done.
 
-    Raises InputError when a PATH does not exist; everything wrong inside a file is
-    recorded in the report and the manifest instead.
+    Raises InputError when a PATH does not exist, StoreError when the store cannot be
+    written; everything wrong inside a file is recorded in the report and the manifest.
     """
     report = IngestReport()
     sources = find_sources(paths, report.warnings)
@@ -154,45 +185,101 @@ def ingest(
                         report.unchanged += 1
                         touched = True
                         continue
-                except (OSError, InputError, EOFError):
+                except Exception:  # unreadable now: parsing it says why
                     pass
             todo.append(src)
-        changed = False
-        total = len(todo)
 
-        def work(src: Source) -> store.FileEntry | str | None:
+        unreadable: tuple[type[BaseException], ...] = (
+            *_damage_types(),
+            InputError,
+            NotImplementedError,
+            RuntimeError,
+        )
+
+        def work(src: Source) -> store.FileEntry | str:
+            shown = printable(src.name)
             try:
+                if src.skip:
+                    return _skipped_entry(src, "encrypted", src.skip)
                 kind = _kind(src)
                 if kind == "binary":
-                    return f"skipped {src.name}: a binary file, not a log"
+                    return _skipped_entry(src, "binary", "a binary file, not a log")
                 return ingest_source(root, src, kind, names, tz, dialect_hint)
-            except (OSError, EOFError, InputError) as e:
-                return f"cannot read {src.name}: {_why(e)}"
+            except BombError as e:
+                return f"{shown}: {printable(str(e))}"
+            except store.StoreError:
+                raise
+            except unreadable as e:
+                if isinstance(e, OSError) and _is_store_error(e, root):
+                    raise store.StoreError(f"cannot write to the store {root}: {_why(e)}") from e
+                return f"{shown}: cannot read: {printable(_why(e))}"
             except Exception as e:  # a parser bug must not cost the other files
                 if strict:
                     raise
-                return f"could not parse {src.name} ({type(e).__name__}: {e}); run with --debug for details"
+                why = printable(f"{type(e).__name__}: {e}".splitlines()[0])
+                return f"{shown}: could not parse ({why}); run with --debug for details"
 
-        done = 0
+        changed = False
+        done, total = 0, len(todo)
+        last_commit = time.monotonic()
         for src, res in zip(todo, _map(work, todo, workers), strict=True):
             done += 1
             if progress:
                 progress(src.name, done, total)
             if isinstance(res, str):
                 report.warnings.append(res)
-                if res.startswith("skipped") and "binary" in res:
-                    report.skipped_binary.append(src.name)
-                continue
-            if res is None:
                 continue
             m.files[src.key] = res
+            if res.format in SKIPPED_FORMATS:
+                if res.format == "binary":
+                    report.skipped_binary.append(src.name)
+                report.warnings.extend(f"{printable(src.name)}: {printable(w)}" for w in res.warnings)
+                touched = True
+                continue
             report.parsed.append(res)
+            report.warnings.extend(f"{printable(src.name)}:{line}: {printable(why)}" for line, why in res.notes)
             changed = True
+            if done < total and time.monotonic() - last_commit > store.CHECKPOINT_SECONDS:
+                m.links = relink(root, m)
+                store.commit(root, m, final=False)
+                last_commit, changed, touched = time.monotonic(), False, False
         if changed or touched:
             if changed:
                 m.links = relink(root, m)
             store.commit(root, m)
     return report
+
+
+def _skipped_entry(src: Source, fmt: str, why: str) -> store.FileEntry:
+    """A manifest entry for a source that is not read (binary, encrypted): no events, one
+    warning, no fingerprint. Recorded so `stats` lists it and the next run is quiet about it."""
+    return store.FileEntry(
+        source=src.name,
+        key=src.key,
+        size=src.size,
+        mtime=src.mtime,
+        fingerprint="",
+        format=fmt,
+        dialect=fmt,
+        events=0,
+        lines=0,
+        blank=0,
+        rejected=0,
+        rejects=[],
+        warnings=[f"skipped: {why}"],
+        parquet=None,
+        edges=None,
+    )
+
+
+def _is_store_error(e: OSError, root: str) -> bool:
+    """Whether `e` is about writing the store (disk full, store unwritable), not reading an input."""
+    import errno
+
+    if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return True
+    name = e.filename if isinstance(e.filename, str) else ""
+    return bool(name) and os.path.abspath(name).startswith(os.path.abspath(root) + os.sep)
 
 
 def _why(e: BaseException) -> str:

@@ -442,8 +442,10 @@ def stats(s: Store) -> dict[str, Any]:
                 "dialect": f.dialect,
                 "events": f.events,
                 "lines": f.lines,
+                "blank": f.blank,
                 "rejected": f.rejected,
                 "rejects": [{"line": n, "why": w} for n, w in f.rejects],
+                "notes": [{"line": n, "why": w} for n, w in f.notes],
                 "warnings": f.warnings,
             }
             for f in sorted(files, key=lambda f: f.source)

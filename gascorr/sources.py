@@ -1,9 +1,31 @@
 """Finding inputs and telling what they are.
 
-`find_sources(paths)` expands what the user named — files, directories (recursive, not
-following symlinked directories, so a link loop cannot trap it), globs, `.gz` files and
-`.zip` archives — into `Source`s. A zip member is read in memory and never extracted, so
-its name cannot write anywhere; its `name` reads `bundle.zip!/logs/app.log`.
+`find_sources(paths)` expands what the user named — files, directories (recursive), globs,
+`.gz` files and `.zip` archives — into `Source`s, and says why anything it meets cannot be
+used: permission denied, a symbolic link loop or a broken link, a FIFO or device, an
+encrypted zip member. Directories reached through symbolic links are not followed (like
+`grep -r`), so a link loop cannot trap the walk; a directory named on the command line is
+walked even when it is a link. A gascorr store met on the way (any directory holding its
+`lock` and `manifest.json` or `events/`) is not an input. Every message reads `<path>: <what>`.
+
+A zip member is read in memory and never extracted, so a member named `../../etc/x` cannot
+write anywhere; its `name` reads `bundle.zip!/logs/app.log`. Gzip is recognised by its magic
+bytes, on disk and inside archives.
+
+Decompression is bounded, so a bomb costs neither memory nor minutes of parsing: a source
+may inflate to at most `MAX_RATIO` times its compressed size (at least `MIN_LIMIT`, never
+more than `MAX_INFLATED`). A zip member whose header declares more is refused before any
+work (zipfile never inflates past the declared size). A gzip is watched while it streams:
+once past `EARLY_BYTES` it must stay under `MAX_RATIO` times the compressed bytes read so
+far, so a bomb stops within its first `EARLY_BYTES`, before a parser has seen any of it.
+Either way the source fails with `BombError` and nothing of it is kept. (Real logs
+compress 5-50 times; only pathological content — one line repeated millions of times —
+passes 200.)
+
+A stream that is corrupt or cut part-way is different: every byte that decompressed before
+the damage is handed out first, then the error is raised on the next read, so the readers
+in `parsers` can keep the good prefix and report where it ended. A zip member's CRC is
+checked here at its end instead of inside `zipfile`, which would drop the last block.
 
 `sniff(head)` decides a source's kind from its first bytes, never from its extension alone:
 a JSON document with `log.entries` is a HAR, an OTLP/JSON document is `otlp`, lines that are
@@ -13,13 +35,16 @@ else is `text`.
 
 from __future__ import annotations
 
+import errno
 import glob
 import gzip
 import io
 import os
 import re
+import stat
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
@@ -27,11 +52,38 @@ SKIP_DIRS = {".git", ".gascorr", ".hg", ".svn", "__pycache__", "node_modules"}
 HEAD_BYTES = 64 * 1024
 # Decompressed bytes allowed per compressed byte before an input counts as a bomb.
 MAX_RATIO = 200
+MIN_LIMIT = 64 * 1024**2
+EARLY_BYTES = 16 * 1024**2
 MAX_INFLATED = 8 * 1024**3
+PIECE = 256 * 1024  # decompressed bytes per inner read, so damage costs at most this much
 
 
 class InputError(Exception):
     """A PATH the user named cannot be read (missing, permission denied, corrupt archive)."""
+
+
+class BombError(InputError):
+    """A compressed source inflates past its limit: refused as a likely decompression bomb."""
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (terminal escapes, newlines) shown as `\\xNN`, for messages."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def human_size(n: int) -> str:
+    """`n` bytes for a message: `512 bytes`, `200 KiB`, `64 MiB`."""
+    if n < 1024:
+        return f"{n} bytes"
+    x = float(n)
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        x /= 1024
+        if x < 1024 or unit == "TiB":
+            return f"{x:.0f} {unit}" if x >= 10 else f"{x:.1f} {unit}"
+    raise AssertionError  # pragma: no cover
 
 
 @dataclass
@@ -41,52 +93,141 @@ class Source:
     name: str  # as the user would name it; `bundle.zip!/member` inside archives
     key: str  # stable identity across namings: the real path, plus `!/member`
     path: str  # the file on disk (the archive for members)
-    size: int
+    size: int  # bytes on disk (compressed size for members)
     mtime: float
     member: str | None = None
     gz: bool = False
     warnings: list[str] = field(default_factory=list)
+    skip: str | None = None  # why the source is listed but cannot be read (an encrypted member)
+
+    @property
+    def limit(self) -> int:
+        """How many decompressed bytes this source may produce."""
+        return min(max(self.size * MAX_RATIO, MIN_LIMIT), MAX_INFLATED)
+
+    def _bomb(self, seen: int, consumed: int, declared: bool = False) -> BombError:
+        how = "declares" if declared else "inflates to more than"
+        return BombError(
+            f"refused: it {how} {human_size(seen)} from {human_size(consumed)} compressed "
+            f"(more than {MAX_RATIO} times); a likely decompression bomb"
+        )
 
     def open(self) -> IO[bytes]:
-        """The source's bytes, decompressed, as a binary stream with a size guard."""
-        limit = min(max(self.size * MAX_RATIO, 64 * 1024**2), MAX_INFLATED)
+        """The source's bytes, decompressed, as a binary stream with a size guard.
+
+        Raises BombError at once when a zip member's header declares too much (a gzip trailer
+        cannot be trusted: a cut file ends in arbitrary bytes), later while streaming.
+        """
         if self.member is not None:
             zf = zipfile.ZipFile(self.path)
-            raw: Any = _Bounded(zf.open(self.member), limit, self.name, zf)
-            if self.member.endswith(".gz"):
-                raw = _Bounded(gzip.GzipFile(fileobj=raw), limit, self.name, raw)
+            try:
+                info = zf.getinfo(self.member)
+                if info.file_size > self.limit:
+                    raise self._bomb(info.file_size, info.compress_size, declared=True)
+                member = zf.open(info)
+            except BaseException:
+                zf.close()
+                raise
+            expected = None
+            if getattr(member, "_expected_crc", None) is not None:
+                # check the CRC ourselves at the end, so a mismatch costs no data
+                expected, member._expected_crc = member._expected_crc, None  # type: ignore[attr-defined]
+            raw: Any = _Bounded(member, self.limit, self._bomb, lambda: self.size, (member, zf), crc=expected)
+            if self.gz:
+                outer = raw
+                raw = _Bounded(gzip.GzipFile(fileobj=outer), self.limit, self._bomb, lambda: outer.seen, (outer,))
             return cast(IO[bytes], raw)
         f = open(self.path, "rb")  # noqa: SIM115 — returned to the caller
-        if self.gz:
-            return cast(IO[bytes], _Bounded(gzip.GzipFile(fileobj=f), limit, self.name, f))
-        return f
+        if not self.gz:
+            return f
+        return cast(IO[bytes], _Bounded(gzip.GzipFile(fileobj=f), self.limit, self._bomb, f.tell, (f,)))
 
 
 class _Bounded(io.RawIOBase):
-    """A reader that raises InputError past `limit` bytes (a decompression bomb guard)."""
+    """A decompressing reader with a size limit that never loses decompressed bytes.
 
-    def __init__(self, inner: Any, limit: int, name: str, owner: object | None = None) -> None:
-        self.inner, self.limit, self.name, self.owner, self.seen = inner, limit, name, owner, 0
+    Reads go to the inner stream in pieces of at most `PIECE` bytes (`read1` when it has
+    one). When a piece fails (corrupt data, a cut stream), the bytes gathered before it are
+    returned first and the error is raised by the next read.
+    """
+
+    def __init__(
+        self,
+        inner: Any,
+        limit: int,
+        bomb: Callable[[int, int], BombError],
+        consumed: Callable[[], int],
+        owners: tuple[object, ...] = (),
+        crc: int | None = None,
+    ) -> None:
+        self.inner, self.limit, self.bomb, self.consumed, self.owners = inner, limit, bomb, consumed, owners
+        self.seen = 0
+        self.crc_expected, self.crc = crc, 0
+        self.error: BaseException | None = None
+        self._read = getattr(inner, "read1", None) or inner.read
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
-        data = self.inner.read(len(b))
-        self.seen += len(data)
-        if self.seen > self.limit:
-            raise InputError(
-                f"{self.name}: decompresses to more than {self.limit // 1024**2} MiB; "
-                "refusing it as a likely decompression bomb"
-            )
-        b[: len(data)] = data
-        return len(data)
+    def readinto(self, b: Any) -> int:
+        if self.error is not None:
+            e, self.error = self.error, None
+            raise e
+        view = memoryview(b).cast("B")
+        n = 0
+        while n < len(view):
+            try:
+                data = self._read(min(len(view) - n, PIECE))
+            except BombError:
+                raise
+            except Exception as e:  # damage: hand out what came before it first
+                if n:
+                    self.error = e
+                    break
+                raise
+            if not data:
+                if n == 0 and self.crc_expected is not None and self.crc != self.crc_expected:
+                    self.crc_expected = None
+                    raise zipfile.BadZipFile("the member's CRC-32 does not match its content")
+                break
+            self.seen += len(data)
+            if self.seen > EARLY_BYTES or self.seen > self.limit:
+                consumed = max(self.consumed(), 1)
+                if self.seen > self.limit or self.seen > MAX_RATIO * consumed:
+                    raise self.bomb(self.seen, consumed)
+            if self.crc_expected is not None:
+                self.crc = zlib.crc32(data, self.crc)
+            view[n : n + len(data)] = data
+            n += len(data)
+        return n
+
+    def readall(self) -> bytes:
+        """Everything up to the end or the first damage (which the next read raises)."""
+        parts: list[bytes] = []
+        while True:
+            try:
+                data = self.read(1 << 20)
+            except BombError:
+                raise
+            except Exception as e:
+                if not parts:
+                    raise
+                self.error = e
+                break
+            if not data:
+                break
+            parts.append(data)
+        return b"".join(parts)
 
     def close(self) -> None:
-        self.inner.close()
-        close = getattr(self.owner, "close", None)
-        if close:
-            close()
+        if not self.closed:
+            for o in (self.inner, *self.owners):
+                close = getattr(o, "close", None)
+                if close:
+                    try:
+                        close()
+                    except Exception:  # closing a damaged stream may fail again
+                        pass
         super().close()
 
 
@@ -94,53 +235,69 @@ def _display(user_arg: str, rel: str) -> str:
     return os.path.normpath(os.path.join(user_arg, rel)) if rel else os.path.normpath(user_arg)
 
 
+def _why(e: OSError) -> str:
+    if e.errno == errno.ELOOP:
+        return "skipped: a symbolic link loop"
+    if e.errno == errno.ENOENT:
+        return "skipped: a broken symbolic link" if e.filename and os.path.islink(e.filename) else "no such file"
+    return f"cannot read: {(e.strerror or str(e)).lower()}"
+
+
 def _file_sources(display: str, path: str, warnings: list[str]) -> Iterator[Source]:
+    shown = printable(display)
     try:
         st = os.stat(path)
         real = os.path.realpath(path)
     except OSError as e:
-        warnings.append(f"cannot read {display}: {e.strerror.lower() if e.strerror else e}")
+        if e.filename is None:
+            e.filename = path
+        warnings.append(f"{shown}: {_why(e)}")
         return
-    if not os.access(path, os.R_OK):
-        warnings.append(f"cannot read {display}: permission denied")
+    if not stat.S_ISREG(st.st_mode):
+        warnings.append(f"{shown}: skipped: not a regular file")
         return
-    if _is_zip(path):
-        try:
-            with zipfile.ZipFile(path) as zf:
-                for info in zf.infolist():
-                    if info.is_dir():
-                        continue
-                    if info.flag_bits & 0x1:
-                        warnings.append(f"skipped {display}!/{info.filename}: the member is encrypted")
-                        continue
-                    yield Source(
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        warnings.append(f"{shown}: {_why(e)}")
+        return
+    if magic == b"PK\x03\x04":
+        yield from _zip_sources(display, path, real, st, warnings)
+        return
+    yield Source(name=display, key=real, path=path, size=st.st_size, mtime=st.st_mtime, gz=magic[:2] == b"\x1f\x8b")
+
+
+def _zip_sources(display: str, path: str, real: str, st: os.stat_result, warnings: list[str]) -> Iterator[Source]:
+    found: list[Source] = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                encrypted = bool(info.flag_bits & 0x1)
+                gz = False
+                if not encrypted:
+                    try:
+                        with zf.open(info) as m:
+                            gz = m.read(2) == b"\x1f\x8b"
+                    except Exception:  # a damaged member is reported when it is read
+                        pass
+                found.append(
+                    Source(
                         name=f"{display}!/{info.filename}",
                         key=f"{real}!/{info.filename}",
                         path=path,
                         size=info.compress_size or 1,
                         mtime=st.st_mtime,
                         member=info.filename,
+                        gz=gz,
+                        skip="the member is encrypted" if encrypted else None,
                     )
-        except (zipfile.BadZipFile, OSError) as e:
-            warnings.append(f"cannot read {display}: not a readable zip archive ({e})")
-        return
-    yield Source(name=display, key=real, path=path, size=st.st_size, mtime=st.st_mtime, gz=_is_gzip(path))
-
-
-def _is_zip(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"PK\x03\x04"
-    except OSError:
-        return False
-
-
-def _is_gzip(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(2) == b"\x1f\x8b"
-    except OSError:
-        return False
+                )
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:
+        warnings.append(f"{printable(display)}: cannot read: not a readable zip archive ({e})")
+    yield from found
 
 
 def find_sources(paths: list[str], warnings: list[str] | None = None) -> list[Source]:
@@ -154,19 +311,19 @@ def find_sources(paths: list[str], warnings: list[str] | None = None) -> list[So
     for arg in paths:
         if os.path.isdir(arg):
             found = _walk(arg, warnings)
-        elif os.path.exists(arg):
+        elif os.path.lexists(arg):
             found = iter(_file_sources(_display(arg, ""), arg, warnings))
         elif glob.has_magic(arg):
             matches = sorted(glob.glob(arg, recursive=True))
             if not matches:
-                raise InputError(f"no files match {arg}")
+                raise InputError(f"no files match {printable(arg)}")
             found = (
                 s
                 for m in matches
                 for s in (_walk(m, warnings) if os.path.isdir(m) else _file_sources(_display(m, ""), m, warnings))
             )
         else:
-            raise InputError(f"no such file or directory: {arg}")
+            raise InputError(f"no such file or directory: {printable(arg)}")
         for s in found:
             if s.key not in seen:
                 seen.add(s.key)
@@ -174,21 +331,39 @@ def find_sources(paths: list[str], warnings: list[str] | None = None) -> list[So
     return out
 
 
+def _is_store(path: str) -> bool:
+    """Whether `path` is a gascorr store (under any name): its files are not inputs."""
+    return os.path.isfile(os.path.join(path, "lock")) and (
+        os.path.isfile(os.path.join(path, "manifest.json")) or os.path.isdir(os.path.join(path, "events"))
+    )
+
+
 def _walk(top: str, warnings: list[str]) -> Iterator[Source]:
     def onerror(e: OSError) -> None:
-        warnings.append(f"cannot read {e.filename}: {(e.strerror or str(e)).lower()}")
+        where = printable(os.path.normpath(e.filename or top))
+        warnings.append(f"{where}: {_why(e)}")
 
     for dirpath, dirnames, filenames in os.walk(top, onerror=onerror):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        keep = []
+        for d in sorted(dirnames):
+            full = os.path.join(dirpath, d)
+            if d in SKIP_DIRS or _is_store(full):
+                continue
+            if os.path.islink(full):
+                real, here = os.path.realpath(full), os.path.realpath(dirpath)
+                loop = here == real or here.startswith(real.rstrip(os.sep) + os.sep)
+                what = "a symbolic link loop" if loop else "a symbolic link to a directory (not followed)"
+                warnings.append(f"{printable(os.path.normpath(full))}: skipped: {what}")
+                continue
+            keep.append(d)
+        dirnames[:] = keep
         for fn in sorted(filenames):
             full = os.path.join(dirpath, fn)
-            if os.path.islink(full) and not os.path.exists(full):
-                warnings.append(f"skipped {os.path.normpath(full)}: broken symbolic link")
-                continue
             yield from _file_sources(os.path.normpath(full), full, warnings)
 
 
 _JSON_START = re.compile(rb"^\s*[{\[]")
+_NUL_RUN = re.compile(rb"\x00{8,}")
 
 
 def sniff(head: bytes) -> str:
@@ -197,7 +372,7 @@ def sniff(head: bytes) -> str:
         head = head[3:]
     if not head.strip(b"\x00 \t\r\n"):
         return "text"
-    sample = head.lstrip(b"\x00")  # copytruncate padding is not what the file is
+    sample = _NUL_RUN.sub(b"", head)  # copytruncate padding is not what the file is
     if _looks_binary(sample):
         return "binary"
     stripped = sample.lstrip()

@@ -3,7 +3,7 @@
 Layout (all of it readable by any Parquet engine):
 
     .gascorr/
-      manifest.json            which source maps to which files, with counts and rejects
+      manifest.json            which source maps to which files, with counts, rejects, notes
       events/<id>.parquet      the events of one ingested source (zstd), in line order
       events/<id>.edges.parquet  the distinct id tuples of that source, for linking
       links/<gen>.parquet      ids -> session/request, recomputed after each ingest
@@ -11,12 +11,21 @@ Layout (all of it readable by any Parquet engine):
 
 Atomicity: new Parquet files get new names and are fully written and fsynced before the
 manifest that names them replaces the old one with `os.replace` — the commit point. A
-crash before it leaves the old manifest naming only old, intact files; files no manifest
-names are swept by the next ingest. Readers load the manifest once and read only the files
-it names, so a query during an ingest sees one consistent generation.
+crash (even `kill -9`) before it leaves the old manifest naming only old, intact files; a
+crash after it leaves the new one. An ingest may commit more than once (a checkpoint every
+`CHECKPOINT_SECONDS`), each commit naming whole files only.
+
+Readers load the manifest once and read only the files it names, so a query during an
+ingest sees one consistent generation. For that, files a commit stops naming (an older
+version of a re-ingested source, the previous links table) are not deleted at once: the
+manifest lists them under `orphans` with the time they were orphaned, and a later commit
+deletes them once `GRACE_SECONDS` have passed. Files no manifest ever named (left by a
+crashed ingest) are deleted by the next ingest's final commit.
 
 Concurrency: an ingest holds an exclusive `flock` on `lock`; a second ingest says it is
-waiting and blocks until the first finishes.
+waiting and blocks until the first finishes, then finds the work done.
+
+Files and directories are created with the user's umask (nothing is chmod-ed wider).
 """
 
 from __future__ import annotations
@@ -28,15 +37,17 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 MANIFEST = "manifest.json"
 DEFAULT_DIR = ".gascorr"
+GRACE_SECONDS = 600.0
+CHECKPOINT_SECONDS = 60.0
 
 
 class StoreError(Exception):
-    """The store cannot be used (unreadable manifest, a schema from another version)."""
+    """The store cannot be used (unreadable manifest, a schema from another version, a failed write)."""
 
 
 def store_path(explicit: str | None = None) -> str:
@@ -61,11 +72,14 @@ class FileEntry:
     parquet: str | None
     edges: str | None
     ingested_at: float = field(default_factory=time.time)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # located problems with kept lines
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> FileEntry:
-        d = dict(d)
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
         d["rejects"] = [tuple(x) for x in d.get("rejects", [])]
+        d["notes"] = [tuple(x) for x in d.get("notes", [])]
         return cls(**d)
 
 
@@ -75,12 +89,21 @@ class Manifest:
     files: dict[str, FileEntry] = field(default_factory=dict)
     links: str | None = None
     schema_version: int = 1
+    orphans: dict[str, float] = field(default_factory=dict)  # store-relative path -> when orphaned
 
     def event_files(self, root: str) -> list[str]:
         return [os.path.join(root, f.parquet) for f in self.files.values() if f.parquet]
 
     def edge_files(self, root: str) -> list[str]:
         return [os.path.join(root, f.edges) for f in self.files.values() if f.edges]
+
+    def named(self) -> set[str]:
+        """Every store-relative file this manifest names."""
+        out = {f.parquet for f in self.files.values() if f.parquet}
+        out |= {f.edges for f in self.files.values() if f.edges}
+        if self.links:
+            out.add(self.links)
+        return out
 
 
 def load(root: str) -> Manifest:
@@ -95,41 +118,77 @@ def load(root: str) -> Manifest:
         raise StoreError(f"cannot read the store manifest {path}: {e}") from e
     from gascorr.schema import SCHEMA_VERSION
 
-    if d.get("schema_version") != SCHEMA_VERSION:
+    if not isinstance(d, dict) or d.get("schema_version") != SCHEMA_VERSION:
+        got = d.get("schema_version") if isinstance(d, dict) else None
         raise StoreError(
-            f"the store {root} was written with schema version {d.get('schema_version')}; "
+            f"the store {root} was written with schema version {got}; "
             f"this gascorr writes {SCHEMA_VERSION}: remove the store and ingest again"
         )
-    return Manifest(
-        generation=d.get("generation", 0),
-        files={k: FileEntry.from_json(v) for k, v in d.get("files", {}).items()},
-        links=d.get("links"),
-        schema_version=d["schema_version"],
-    )
+    try:
+        return Manifest(
+            generation=d.get("generation", 0),
+            files={k: FileEntry.from_json(v) for k, v in d.get("files", {}).items()},
+            links=d.get("links"),
+            schema_version=d["schema_version"],
+            orphans=dict(d.get("orphans") or {}),
+        )
+    except (TypeError, ValueError, AttributeError) as e:
+        raise StoreError(f"cannot read the store manifest {path}: {e}") from e
 
 
-def commit(root: str, m: Manifest) -> None:
-    """Write the manifest atomically (the commit point of an ingest), then sweep orphans."""
+def commit(root: str, m: Manifest, *, final: bool = True) -> None:
+    """Write the manifest atomically (the commit point of an ingest), then clean up.
+
+    Files the previous manifest named and `m` does not become orphans (kept for readers for
+    GRACE_SECONDS). `final` also deletes files no manifest names (crash leftovers); a
+    checkpoint in the middle of an ingest must not, as workers may be writing new ones.
+    """
+    now = time.time()
+    try:
+        before = load(root)
+    except StoreError:
+        before = Manifest()
+    named = m.named()
+    orphans = {**before.orphans, **m.orphans}
+    for rel in before.named() - named:
+        orphans.setdefault(rel, now)
+    expired = {rel for rel, t in orphans.items() if now - t >= GRACE_SECONDS or not _exists(root, rel)}
+    m.orphans = {rel: t for rel, t in orphans.items() if rel not in named and rel not in expired}
     m.generation += 1
     data = {
         "schema_version": m.schema_version,
         "generation": m.generation,
         "links": m.links,
+        "orphans": dict(sorted(m.orphans.items())),
         "files": {k: vars(v) for k, v in sorted(m.files.items())},
     }
     tmp = os.path.join(root, f".{MANIFEST}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, os.path.join(root, MANIFEST))
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, os.path.join(root, MANIFEST))
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise StoreError(f"cannot write the store manifest in {root}: {e.strerror or e}") from e
     _fsync_dir(root)
-    sweep(root, m)
+    for rel in expired - named:
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(root, rel))
+    if final:
+        sweep(root, m)
+
+
+def _exists(root: str, rel: str) -> bool:
+    return os.path.exists(os.path.join(root, rel))
 
 
 def sweep(root: str, m: Manifest) -> None:
-    """Delete files in the store that the manifest does not name (old versions, crash leftovers)."""
-    keep = {f.parquet for f in m.files.values()} | {f.edges for f in m.files.values()} | {m.links}
+    """Delete files in the store that neither the manifest nor its orphan list names
+    (leftovers of a crashed ingest, temporary files)."""
+    keep = m.named() | set(m.orphans)
     for sub in ("events", "links"):
         d = os.path.join(root, sub)
         if not os.path.isdir(d):
@@ -169,22 +228,27 @@ def write_parquet(root: str, rel: str, tables: Iterator[Any], schema: Any) -> in
     from gascorr.schema import conform
 
     path = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     rows = 0
-    with open(tmp, "wb") as f:
-        writer = pq.ParquetWriter(f, schema, compression="zstd", write_statistics=True)
-        try:
-            for t in tables:
-                if t.num_rows:
-                    t = conform(t) if t.schema != schema else t
-                    writer.write_table(t, row_group_size=64 * 1024)
-                    rows += t.num_rows
-        finally:
-            writer.close()
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "wb") as f:
+            writer = pq.ParquetWriter(f, schema, compression="zstd", write_statistics=True)
+            try:
+                for t in tables:
+                    if t.num_rows:
+                        t = conform(t) if t.schema != schema else t
+                        writer.write_table(t, row_group_size=64 * 1024)
+                        rows += t.num_rows
+            finally:
+                writer.close()
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
     return rows
 
 
@@ -193,12 +257,17 @@ def write_parquet_plain(root: str, rel: str, table: Any) -> None:
     import pyarrow.parquet as pq
 
     path = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "wb") as f:
-        pq.write_table(table, f, compression="zstd")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(path + ".tmp", path)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "wb") as f:
+            pq.write_table(table, f, compression="zstd")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(path + ".tmp", path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(path + ".tmp")
+        raise
 
 
 @contextlib.contextmanager

@@ -1,29 +1,36 @@
 """HAR 1.2 captures: pages become `page` events, entries become `http` events.
 
-A HAR is one JSON document, so it is read whole and walked in Python, one record per entry
-(the headers need per-entry logic anyway). Request and response headers are scanned for
-ids, names compared case-insensitively: session headers, request headers, W3C
-`traceparent` (trace and span id), B3 and TraceForge trace ids, the TraceForge step index.
-Status 0 (a failed request) and status >= 400 are ERROR; the failure text (`_error`,
-`_failureText`) is part of the message. The entry itself, minus very large bodies, is kept
-in `attrs` with its `pageref`, through which a page later joins its requests' session.
+A HAR is one JSON document. It is walked by `_scan`: the top level and `log` member by
+member, and `log.pages` / `log.entries` element by element (each element decoded by the C
+JSON scanner), so a document cut part-way — a crashed job's half-written capture — still
+yields every complete page and entry before the cut, and the cut is rejected at its line.
+Request and response headers are scanned for ids, names compared case-insensitively:
+session headers, request headers, W3C `traceparent` (trace and span id), B3 and TraceForge
+trace ids, the TraceForge step index. Status 0 (a failed request) and status >= 400 are
+ERROR; the failure text (`_error`, `_failureText`) is part of the message. The entry
+itself, minus very large bodies, is kept in `attrs` with its `pageref`, through which a
+page later joins its requests' session.
 
 Records are numbered in the `line` column: pages 1..P first, then entries P+1..P+E.
-
-A truncated HAR (a crashed job's half-written file) is recovered entry by entry: every
-complete entry before the cut is kept and the cut is reported.
+Accounting counts records, not text lines: `lines` = pages + entries + rejected, where a
+record is rejected when it is not a JSON object, when it cannot be turned into an event,
+and once for a cut or malformed document (located at the text line of the damage). Each
+record is converted on its own, so one odd entry never costs the others.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
+import math
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from gascorr.ids import is_placeholder, parse_traceparent
-from gascorr.parsers import ParseContext
+from gascorr.parsers import ParseContext, read_whole
 from gascorr.sources import service_from_name
 
 if TYPE_CHECKING:
@@ -32,10 +39,17 @@ if TYPE_CHECKING:
     from gascorr.sources import Source
 
 MAX_BODY = 16 * 1024
+MAX_ID = 256
+INT32 = 2**31 - 1
+
+
+@functools.lru_cache(maxsize=8)
+def _zone(tz: str) -> tzinfo:
+    return ZoneInfo(tz)
 
 
 def _parse_time(value: Any, tz: str) -> datetime | None:
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value.strip():
         return None
     try:
         dt = datetime.fromisoformat(value.strip())
@@ -46,9 +60,12 @@ def _parse_time(value: Any, tz: str) -> datetime | None:
             dt = du.isoparse(value.strip())
         except (ValueError, OverflowError):
             return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=ZoneInfo(tz))
-    return dt.astimezone(UTC)
+    try:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=_zone(tz))
+        return dt.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _headers(items: Any) -> list[tuple[str, str]]:
@@ -56,48 +73,250 @@ def _headers(items: Any) -> list[tuple[str, str]]:
     if isinstance(items, list):
         for h in items:
             if isinstance(h, dict) and isinstance(h.get("name"), str):
-                out.append((h["name"].lower(), str(h.get("value", ""))))
+                v = h.get("value", "")
+                out.append((h["name"].strip().lower(), v if isinstance(v, str) else json.dumps(v)))
     return out
 
 
-def _recover(text: str) -> tuple[dict[str, Any], int, str]:
-    """Complete pages and entries of a truncated HAR; (document, records kept, why)."""
-    dec = json.JSONDecoder()
-    doc: dict[str, Any] = {"log": {"pages": [], "entries": []}}
-    kept = 0
-    for key in ("pages", "entries"):
-        at = text.find(f'"{key}"')
-        if at < 0:
-            continue
-        at = text.find("[", at)
-        if at < 0:
-            continue
-        i = at + 1
-        while True:
-            while i < len(text) and text[i] in " \t\r\n,":
-                i += 1
-            if i >= len(text) or text[i] != "{":
-                break
-            try:
-                obj, i = dec.raw_decode(text, i)
-            except ValueError:
-                break
-            doc["log"][key].append(obj)
-            kept += 1
-    return doc, kept, "the document is truncated or malformed"
+# -- walking a possibly cut document ---------------------------------------------------------
+
+
+class _Cut(Exception):
+    """The document is cut or malformed at `pos`; `record` is where the broken record began."""
+
+    def __init__(self, pos: int, why: str, record: int | None = None) -> None:
+        super().__init__(why)
+        self.pos, self.why, self.record = pos, why, record
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder(parse_constant=str)  # NaN/Infinity stay text, so attrs stay valid JSON
+
+
+def _ws(text: str, i: int) -> int:
+    m = _WS.match(text, i)
+    return m.end() if m else i
+
+
+def _value(text: str, i: int) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(text, i)
+    except json.JSONDecodeError as e:
+        raise _Cut(e.pos, e.msg) from None
+    except RecursionError:
+        raise _Cut(i, "nested too deeply") from None
+
+
+def _object(text: str, i: int, member: Callable[[str, int], int]) -> int:
+    """Walk the object opening at `text[i]`; `member(key, j)` reads the value at j and returns
+    the index after it. Returns the index after the closing brace."""
+    i = _ws(text, i + 1)
+    if text.startswith("}", i):
+        return i + 1
+    while True:
+        if not text.startswith('"', i):
+            raise _Cut(i, "expected a member name")
+        key, i = _value(text, i)
+        i = _ws(text, i)
+        if not text.startswith(":", i):
+            raise _Cut(i, "expected ':'")
+        i = _ws(text, member(key, _ws(text, i + 1)))
+        if text.startswith(",", i):
+            i = _ws(text, i + 1)
+        elif text.startswith("}", i):
+            return i + 1
+        else:
+            raise _Cut(i, "expected ',' or '}'" if i < len(text) else "the document ends early")
+
+
+def _array(text: str, i: int, each: Callable[[int, Any], None]) -> int:
+    """Walk the array opening at `text[i]`, calling `each(start, value)` per element."""
+    i = _ws(text, i + 1)
+    if text.startswith("]", i):
+        return i + 1
+    while True:
+        start = i
+        try:
+            value, i = _value(text, i)
+        except _Cut as c:
+            c.record = start
+            raise
+        each(start, value)
+        i = _ws(text, i)
+        if text.startswith(",", i):
+            i = _ws(text, i + 1)
+        elif text.startswith("]", i):
+            return i + 1
+        else:
+            raise _Cut(i, "expected ',' or ']'" if i < len(text) else "the document ends early")
+
+
+def _scan(text: str) -> tuple[dict[str, Any] | None, list[tuple[str, int, Any]], _Cut | None]:
+    """(the `log` object's other members, its pages and entries as (key, offset, value) in
+    document order, the cut if the document is cut or malformed). `log` is None when the
+    document has no top-level `log` object."""
+    log: dict[str, Any] | None = None
+    records: list[tuple[str, int, Any]] = []
+
+    def in_log(key: str, j: int) -> int:
+        assert log is not None
+        if key in ("pages", "entries") and text.startswith("[", j):
+            return _array(text, j, lambda start, v: records.append((key, start, v)))
+        value, end = _value(text, j)
+        log[key] = value
+        return end
+
+    def top(key: str, j: int) -> int:
+        nonlocal log
+        if key == "log" and text.startswith("{", j) and log is None:
+            log = {}
+            return _object(text, j, in_log)
+        return _value(text, j)[1]
+
+    i = _ws(text, 0)
+    try:
+        if not text.startswith("{", i):
+            raise _Cut(i, "not a JSON object")
+        end = _ws(text, _object(text, i, top))
+        if end < len(text):
+            raise _Cut(end, "extra data after the document")
+    except _Cut as c:
+        return log, records, c
+    return log, records, None
+
+
+class _Lines:
+    """Text line numbers of offsets, for offsets asked in increasing order (any order works)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos, self.line = text, 0, 1
+
+    def at(self, pos: int) -> int:
+        if pos < self.pos:
+            self.pos, self.line = 0, 1
+        self.line += self.text.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+# -- records to events ---------------------------------------------------------------------------
 
 
 def _trim_bodies(entry: dict[str, Any]) -> dict[str, Any]:
-    content = (entry.get("response") or {}).get("content")
-    if isinstance(content, dict) and isinstance(content.get("text"), str) and len(content["text"]) > MAX_BODY:
-        entry = dict(entry)
-        resp = dict(entry["response"])
-        c = dict(content)
-        c["text"] = c["text"][:MAX_BODY]
-        c["_gascorr_truncated"] = len(content["text"])
-        resp["content"] = c
-        entry["response"] = resp
+    """`entry` with response and request bodies over MAX_BODY characters cut (their length kept)."""
+    entry = dict(entry)
+    for side, key in (("response", "content"), ("request", "postData")):
+        part = entry.get(side)
+        body = part.get(key) if isinstance(part, dict) else None
+        if isinstance(body, dict) and isinstance(body.get("text"), str) and len(body["text"]) > MAX_BODY:
+            assert isinstance(part, dict)
+            cut = dict(body)
+            cut["text"] = body["text"][:MAX_BODY]
+            cut["_gascorr_truncated"] = len(body["text"])
+            entry[side] = {**part, key: cut}
     return entry
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _int32(v: Any) -> int | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return None
+    n = int(v)
+    return n if -INT32 <= n <= INT32 else None
+
+
+def _ms(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        return None
+    return float(v)
+
+
+def _dumps(obj: Any) -> str:
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from \ud800-style escapes: keep them escaped
+        text = json.dumps(obj)
+    return text
+
+
+def _page(p: dict[str, Any], line: int, tz: str) -> dict[str, Any]:
+    timings = p.get("pageTimings") if isinstance(p.get("pageTimings"), dict) else {}
+    assert isinstance(timings, dict)
+    title = p.get("title") or p.get("id") or ""
+    return dict(
+        ts=_parse_time(p.get("startedDateTime"), tz),
+        ts_raw=_str(p.get("startedDateTime")),
+        line=line,
+        kind="page",
+        level="INFO",
+        message=f"Page load: {title if isinstance(title, str) else _dumps(title)}".rstrip(),
+        duration_ms=_ms(timings.get("onLoad")),
+        attrs=_dumps({"pageref": p.get("id"), **p}),
+    )
+
+
+def _entry(ent: dict[str, Any], line: int, ctx: ParseContext) -> dict[str, Any]:
+    n = ctx.names
+    req: dict[str, Any] = ent["request"] if isinstance(ent.get("request"), dict) else {}
+    resp: dict[str, Any] = ent["response"] if isinstance(ent.get("response"), dict) else {}
+    ids: dict[str, str] = {}
+    for name, value in _headers(req.get("headers")) + _headers(resp.get("headers")):
+        value = value.strip()
+        if is_placeholder(value) or len(value) > MAX_ID:
+            continue
+        if name in n.session_headers:
+            ids.setdefault("session_id", value)
+        elif name in n.request_headers:
+            ids.setdefault("request_id", value)
+        elif name == "traceparent":
+            tp = parse_traceparent(value)
+            if tp:
+                ids.setdefault("trace_id", tp[0])
+                ids.setdefault("span_id", tp[1])
+        elif name in n.trace_headers:
+            ids.setdefault("trace_id", value.lower())
+        elif name == "x-b3-spanid":
+            ids.setdefault("span_id", value.lower())
+        elif name == "x-b3-parentspanid":
+            ids.setdefault("parent_span_id", value.lower())
+        elif name in n.step_headers:
+            ids.setdefault("step", value)
+    status = _int32(resp.get("status"))
+    err = resp.get("_error") or ent.get("_error") or resp.get("_failureText") or ent.get("_failureText")
+    level = "ERROR" if status is None or status == 0 or status >= 400 else "INFO"
+    method = req.get("method")
+    method = method.strip().upper() or None if isinstance(method, str) else None
+    url = _str(req.get("url"))
+    status_text = resp.get("statusText")
+    parts = (
+        method,
+        url,
+        str(status) if status is not None else None,
+        status_text if isinstance(status_text, str) else None,
+    )
+    msg = " ".join(x for x in parts if x)
+    if err:
+        msg += f" ({err if isinstance(err, str) else _dumps(err)})"
+    step = ids.pop("step", None)
+    return dict(
+        ts=_parse_time(ent.get("startedDateTime"), ctx.tz),
+        ts_raw=_str(ent.get("startedDateTime")),
+        line=line,
+        kind="http",
+        level=level,
+        message=msg,
+        method=method,
+        url=url,
+        status=status,
+        duration_ms=_ms(ent.get("time")),
+        step=_int32(int(step)) if step and step.isascii() and step.isdigit() else None,
+        **ids,
+        attrs=_dumps(_trim_bodies(ent)),
+    )
 
 
 def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
@@ -106,101 +325,55 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     from gascorr.schema import NAMES, arrow_schema
 
     with ctx.open(source) as f:
-        raw = f.read()
-    text = raw.decode("utf-8-sig", errors="replace")
-    ctx.lines = text.count("\n") + 1
-    try:
-        doc = json.loads(text)
-        if not isinstance(doc, dict) or not isinstance(doc.get("log"), dict):
-            raise ValueError("no top-level `log` object")
-    except ValueError as e:
-        doc, kept, why = _recover(text)
-        line = text.count("\n", 0, getattr(e, "pos", len(text))) + 1 if hasattr(e, "pos") else 1
-        ctx.reject(line, f"{why}: {e}; kept {kept} complete records before it")
-    log = doc["log"]
-    creator = (log.get("creator") or {}).get("name") if isinstance(log.get("creator"), dict) else None
-    ctx.dialect = _flavour(str(creator or ""))
-    pages = [p for p in (log.get("pages") or []) if isinstance(p, dict)]
-    entries = [e for e in (log.get("entries") or []) if isinstance(e, dict)]
-    if not entries and not pages:
+        text = read_whole(f, ctx)
+    log, records, cut = _scan(text)
+    lines = _Lines(text)
+    if log is None and cut is None:
+        ctx.reject(1, "not a HAR document: there is no top-level `log` object")
+    log = log or {}
+    creator = log.get("creator")
+    ctx.dialect = _flavour(str(creator.get("name") or "") if isinstance(creator, dict) else "")
+    pages = [(start, v) for key, start, v in records if key == "pages"]
+    entries = [(start, v) for key, start, v in records if key == "entries"]
+    if cut is not None:
+        kept = f"{len(pages)} page{'s' if len(pages) != 1 else ''} and {len(entries)} entr{'ies' if len(entries) != 1 else 'y'}"
+        if cut.record is not None:
+            why = f"the HAR is cut or malformed inside this record ({cut.why}); the {kept} before it are kept"
+            at = lines.at(cut.record)
+        else:
+            why = f"the HAR is cut or malformed here ({cut.why}); the {kept} before it are kept"
+            at = lines.at(cut.pos)
+        ctx.reject(at, why)
+    elif not records and log:
         ctx.warn("the HAR has no pages and no entries")
+    ctx.lines = len(records) + ctx.rejected
     service = service_from_name(source.name)
-    n = ctx.names
-    cols: dict[str, list[Any]] = {k: [] for k in NAMES}
-
-    def row(**kw: Any) -> None:
-        for k in NAMES:
-            cols[k].append(kw.get(k))
-
     base = dict(source=source.name, format="har", dialect=ctx.dialect, service=service)
-    for i, p in enumerate(pages, 1):
-        timings: dict[str, Any] = p["pageTimings"] if isinstance(p.get("pageTimings"), dict) else {}
-        onload = timings.get("onLoad") if isinstance(timings.get("onLoad"), (int, float)) else None
-        row(
-            **base,
-            ts=_parse_time(p.get("startedDateTime"), ctx.tz),
-            ts_raw=p.get("startedDateTime"),
-            line=i,
-            kind="page",
-            level="INFO",
-            message=f"Page load: {p.get('title') or p.get('id') or ''}".rstrip(),
-            duration_ms=float(onload) if onload is not None and onload >= 0 else None,
-            attrs=json.dumps({"pageref": p.get("id"), **p}, ensure_ascii=False),
-        )
-    for j, ent in enumerate(entries, len(pages) + 1):
-        req: dict[str, Any] = ent["request"] if isinstance(ent.get("request"), dict) else {}
-        resp: dict[str, Any] = ent["response"] if isinstance(ent.get("response"), dict) else {}
-        hreq, hresp = _headers(req.get("headers")), _headers(resp.get("headers"))
-        ids: dict[str, str] = {}
-        for name, value in hreq + hresp:
-            if is_placeholder(value):
-                continue
-            if name in n.session_headers:
-                ids.setdefault("session_id", value.strip())
-            elif name in n.request_headers:
-                ids.setdefault("request_id", value.strip())
-            elif name == "traceparent":
-                tp = parse_traceparent(value)
-                if tp:
-                    ids.setdefault("trace_id", tp[0])
-                    ids.setdefault("span_id", tp[1])
-            elif name in n.trace_headers:
-                ids.setdefault("trace_id", value.strip().lower())
-            elif name == "x-b3-spanid":
-                ids.setdefault("span_id", value.strip().lower())
-            elif name == "x-b3-parentspanid":
-                ids.setdefault("parent_span_id", value.strip().lower())
-            elif name in n.step_headers:
-                ids.setdefault("step", value.strip())
-        status = resp.get("status")
-        status = int(status) if isinstance(status, (int, float)) else None
-        err = resp.get("_error") or ent.get("_error") or resp.get("_failureText") or ent.get("_failureText")
-        level = "ERROR" if status is None or status == 0 or status >= 400 else "INFO"
-        method = str(req.get("method") or "").upper() or None
-        url = req.get("url") if isinstance(req.get("url"), str) else None
-        status_text = resp.get("statusText") or ""
-        msg = " ".join(x for x in (method, url, str(status) if status is not None else None, status_text) if x)
-        if err:
-            msg += f" ({err})"
-        t = ent.get("time")
-        step = ids.pop("step", None)
-        row(
-            **base,
-            ts=_parse_time(ent.get("startedDateTime"), ctx.tz),
-            ts_raw=ent.get("startedDateTime"),
-            line=j,
-            kind="http",
-            level=level,
-            message=msg,
-            method=method,
-            url=url,
-            status=status,
-            duration_ms=float(t) if isinstance(t, (int, float)) and t >= 0 else None,
-            step=int(step) if step and step.strip().isdigit() else None,
-            **ids,
-            attrs=json.dumps(_trim_bodies(ent), ensure_ascii=False),
-        )
-    yield pa.table(cols, schema=arrow_schema())
+    rows: list[dict[str, Any]] = []
+    numbered = [(i, "pages", start, p) for i, (start, p) in enumerate(pages, 1)]
+    numbered += [(j, "entries", start, e) for j, (start, e) in enumerate(entries, len(pages) + 1)]
+    for number, key, start, value in numbered:
+        what = "page" if key == "pages" else "entry"
+        if not isinstance(value, dict):
+            ctx.reject(lines.at(start), f"a HAR {what} that is not a JSON object")
+            continue
+        try:
+            rows.append({**base, **(_page(value, number, ctx.tz) if key == "pages" else _entry(value, number, ctx))})
+        except Exception as e:  # one odd record must not cost the others
+            ctx.reject(lines.at(start), f"a HAR {what} that cannot be read ({type(e).__name__}: {e})")
+    yield _table(rows, NAMES, arrow_schema(), pa)
+
+
+def _table(rows: list[dict[str, Any]], names: list[str], schema: pa.Schema, pa: Any) -> pa.Table:
+    cols = {k: [r.get(k) for r in rows] for k in names}
+    try:
+        return pa.table(cols, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        # a string Arrow refuses (a lone surrogate from a \\ud800 escape): replace it
+        def clean(v: Any) -> Any:
+            return v.encode("utf-8", "replace").decode("utf-8") if isinstance(v, str) else v
+
+        return pa.table({k: [clean(v) for v in col] for k, col in cols.items()}, schema=schema)
 
 
 def _flavour(creator: str) -> str:

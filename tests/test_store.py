@@ -1,0 +1,338 @@
+"""The store under stress: incremental re-ingest, crashes (kill -9), concurrent ingests,
+queries during an ingest, failed writes.
+
+The subprocess tests run the real CLI (`python -m gascorr`) on a generated folder big enough
+to take a couple of seconds, so they can be interrupted part-way.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import run_cli
+
+from gascorr import store
+
+LINES_PER_FILE = 2500
+
+
+def write_logs(d: Path, files: int, lines: int = LINES_PER_FILE, tag: str = "svc") -> dict[str, int]:
+    """`files` Python-logging files of `lines` lines under `d`; returns {path: lines}."""
+    d.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for f in range(files):
+        p = d / f"{tag}{f:02d}.log"
+        with open(p, "w") as fh:
+            for i in range(lines):
+                fh.write(
+                    f"2024-05-01 12:{i // 3600 % 60:02d}:{i // 60 % 60:02d},{i % 1000:03d} - {tag}{f} - INFO - "
+                    f"request_id=req-{f}-{i % 300} session_id=s-{i % 7} handled item {i}\n"
+                )
+        out[str(p)] = lines
+    return out
+
+
+def gascorr(*args: str, **kw: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gascorr", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def wait_for(cond: Any, timeout: float = 60.0, what: str = "") -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def event_files(st: Path) -> set[str]:
+    d = st / "events"
+    return {p.name for p in d.iterdir() if p.name.endswith(".parquet")} if d.is_dir() else set()
+
+
+def table(st: Path | str, sql: str = "SELECT * FROM events ORDER BY source, line") -> list[dict[str, Any]]:
+    r = run_cli("sql", sql, "--store", str(st), "--format", "json")
+    assert r.code in (0, 1), r.err
+    return r.json() if r.out.strip() else []
+
+
+def count(st: Path | str) -> int:
+    return int(table(st, "SELECT count(*) AS n FROM events")[0]["n"])
+
+
+def assert_whole_files(st: Path, expected: dict[str, int]) -> None:
+    """Every file the manifest names is whole: its event count is the file's."""
+    m = store.load(str(st))
+    for f in m.files.values():
+        assert f.events == expected[f.source], f"{f.source}: {f.events} of {expected[f.source]} events"
+    assert count(st) == sum(f.events for f in m.files.values())
+
+
+# -- incremental ----------------------------------------------------------------------------------
+
+
+def test_second_ingest_parses_nothing(tmp_path: Path) -> None:
+    logs = write_logs(tmp_path / "logs", 2, 50)
+    st = str(tmp_path / "store")
+    first = run_cli("ingest", str(tmp_path / "logs"), "--store", st, "--format", "json")
+    assert first.json()["parsed"] == 2
+    before = (Path(st) / "manifest.json").read_text()
+    again = run_cli("ingest", str(tmp_path / "logs"), "--store", st, "--format", "json")
+    assert again.json()["parsed"] == 0 and again.json()["unchanged"] == 2
+    assert (Path(st) / "manifest.json").read_text() == before
+    # touched, same content: recognised by fingerprint, not parsed again
+    for p in logs:
+        os.utime(p, (1e9, 1e9))
+    touched = run_cli("ingest", str(tmp_path / "logs"), "--store", st, "--format", "json")
+    assert touched.json()["parsed"] == 0
+    assert count(st) == 100
+
+
+def test_changed_file_is_replaced_and_old_files_swept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    logs = write_logs(tmp_path / "logs", 2, 50)
+    st = tmp_path / "store"
+    run_cli("ingest", str(tmp_path / "logs"), "--store", str(st))
+    old_files = event_files(st)
+    target = next(iter(logs))
+    with open(target, "a") as f:
+        f.write("2024-05-01 13:00:00,000 - late - ERROR - request_id=req-late failed\n")
+    r = run_cli("ingest", str(tmp_path / "logs"), "--store", str(st), "--format", "json")
+    assert r.json()["parsed"] == 1
+    assert count(st) == 101
+    m = store.load(str(st))
+    # the replaced file's old Parquet is an orphan kept for readers, not yet deleted
+    assert m.orphans and all((st / rel).exists() for rel in m.orphans)
+    assert not set(m.orphans) & m.named()
+    # once the grace period is over, the next commit deletes it
+    monkeypatch.setattr(store, "GRACE_SECONDS", 0.0)
+    with open(target, "a") as f:
+        f.write("2024-05-01 13:00:01,000 - late - INFO - done\n")
+    run_cli("ingest", str(tmp_path / "logs"), "--store", str(st))
+    m = store.load(str(st))
+    on_disk = {f"events/{n}" for n in os.listdir(st / "events")} | {f"links/{n}" for n in os.listdir(st / "links")}
+    assert on_disk == m.named()
+    assert len(old_files & event_files(st)) >= 1  # the untouched file kept its files
+
+
+def test_crash_leftovers_are_swept(tmp_path: Path) -> None:
+    logs = write_logs(tmp_path / "logs", 1, 20)
+    st = tmp_path / "store"
+    run_cli("ingest", str(tmp_path / "logs"), "--store", str(st))
+    # what a killed ingest leaves: a half-written Parquet, an unnamed one, a manifest temp file
+    (st / "events" / "0123456789abcdef.parquet.tmp").write_bytes(b"PAR1 half")
+    (st / "events" / "fedcba9876543210.parquet").write_bytes(b"PAR1 not named")
+    (st / ".manifest.json.dead.tmp").write_text("{")
+    assert count(st) == 20  # readers never look at files the manifest does not name
+    with open(next(iter(logs)), "a") as f:
+        f.write("2024-05-01 13:00:00,000 - x - INFO - more\n")
+    run_cli("ingest", str(tmp_path / "logs"), "--store", str(st))
+    assert not (st / "events" / "0123456789abcdef.parquet.tmp").exists()
+    assert not (st / "events" / "fedcba9876543210.parquet").exists()
+    assert not (st / ".manifest.json.dead.tmp").exists()
+    assert count(st) == 21
+
+
+def test_failed_write_leaves_the_old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_logs(tmp_path / "old", 1, 30, tag="old")
+    st = tmp_path / "store"
+    run_cli("ingest", str(tmp_path / "old"), "--store", str(st))
+    manifest = (st / "manifest.json").read_text()
+    write_logs(tmp_path / "new", 2, 30, tag="new")
+    real = store.write_parquet
+    calls = {"n": 0}
+
+    def full_disk(*a: Any, **k: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*a, **k)
+
+    monkeypatch.setattr(store, "write_parquet", full_disk)
+    r = run_cli("ingest", str(tmp_path / "new"), "--store", str(st))
+    assert r.code == 2
+    assert r.err.strip().splitlines()[-1] == f"gascorr: cannot write to the store {st}: no space left on device"
+    assert "Traceback" not in r.err
+    assert (st / "manifest.json").read_text() == manifest
+    assert count(st) == 30
+
+
+def test_unreadable_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    st = tmp_path / "store"
+    st.mkdir()
+    (st / "manifest.json").write_text('{"schema_version": 1, "files": ')
+    r = run_cli("stats", "--store", str(st))
+    assert r.code == 2
+    assert r.err.startswith(f"gascorr: cannot read the store manifest {st}/manifest.json:")
+    assert "Traceback" not in r.err
+
+
+# -- interrupted, concurrent -----------------------------------------------------------------------
+
+CHECKPOINT_EVERY_FILE = (
+    "import sys, gascorr.store as s; s.CHECKPOINT_SECONDS = 0.0; from gascorr.cli import main; main(sys.argv[1:])"
+)
+
+
+@pytest.mark.parametrize("checkpoints", [False, True], ids=["one-commit", "checkpoint-per-file"])
+def test_kill_9_mid_ingest_leaves_a_readable_store(checkpoints: bool, tmp_path: Path) -> None:
+    st = tmp_path / "store"
+    old = write_logs(tmp_path / "old", 2, 40, tag="old")
+    assert run_cli("ingest", str(tmp_path / "old"), "--store", str(st)).code == 0
+    old_files = event_files(st)
+    old_generation = store.load(str(st)).generation
+    new = write_logs(tmp_path / "logs", 8)
+    args = ["ingest", str(tmp_path / "logs"), "--store", str(st)]
+    if checkpoints:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHECKPOINT_EVERY_FILE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        # killed after at least one checkpoint, before the end
+        wait_for(lambda: store.load(str(st)).generation >= old_generation + 2, what="two checkpoints")
+    else:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gascorr", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        wait_for(lambda: len(event_files(st) - old_files) >= 2, what="new Parquet files")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    # the store answers queries, holds the old files whole, and new files only whole
+    r = run_cli("stats", "--store", str(st), "--format", "json")
+    assert r.code == 0, r.err
+    m = store.load(str(st))
+    assert set(old) <= {f.source for f in m.files.values()}
+    assert_whole_files(st, {**old, **new})
+    added = len(m.files) - len(old)
+    assert (added >= 2) if checkpoints else (added == 0)
+    assert added < len(new), "the ingest finished before it was killed: make the folder bigger"
+    # a new ingest finishes the job and ends where one clean ingest would
+    assert run_cli("ingest", str(tmp_path / "logs"), "--store", str(st)).code == 0
+    assert_whole_files(st, {**old, **new})
+    assert len(store.load(str(st)).files) == len(old) + len(new)
+    m = store.load(str(st))
+    on_disk = {f"events/{n}" for n in os.listdir(st / "events")}
+    assert on_disk <= m.named() | set(m.orphans)
+
+
+def test_two_ingests_at_once_serialize(tmp_path: Path) -> None:
+    """Two ingests started together into one store: both wait for the lock (held here until
+    both are queued), then run one after the other; the table is the one ingest's."""
+    import fcntl
+
+    files = write_logs(tmp_path / "logs", 4, 400)
+    st = tmp_path / "store"
+    st.mkdir()
+    fd = os.open(st / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    procs = [gascorr("ingest", str(tmp_path / "logs"), "--store", str(st)) for _ in range(2)]
+    errs = ["", ""]
+    try:
+        # both have started and are waiting on the lock (they said so)
+        for i, p in enumerate(procs):
+            assert p.stderr is not None
+            errs[i] = p.stderr.readline()
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    for i, p in enumerate(procs):
+        _, rest = p.communicate(timeout=120)
+        errs[i] += rest
+        assert p.returncode == 0, errs[i]
+    for err in errs:
+        assert err.startswith(f"gascorr: waiting for another ingest into {st} to finish…\n"), err
+        assert "Traceback" not in err
+    # one of them did the work, the other found it done
+    assert sorted("ingested 4 files" in e for e in errs) == [False, True]
+    alone = tmp_path / "alone"
+    assert run_cli("ingest", str(tmp_path / "logs"), "--store", str(alone)).code == 0
+    assert table(st) == table(alone)
+    assert count(st) == sum(files.values())
+
+
+def test_query_during_ingest_sees_a_consistent_store(tmp_path: Path) -> None:
+    logs = write_logs(tmp_path / "logs", 4, 1500)
+    st = tmp_path / "store"
+    assert run_cli("ingest", str(tmp_path / "logs"), "--store", str(st)).code == 0
+    before = count(st)
+    for p in logs:  # every file changes: the ingest replaces all of them
+        with open(p, "a") as f:
+            f.write("2024-05-01 13:00:00,000 - x - INFO - one more\n")
+    after = before + len(logs)
+    proc = gascorr("ingest", str(tmp_path / "logs"), "--store", str(st))
+    seen = []
+    while proc.poll() is None:
+        r = run_cli("sql", "SELECT count(*) AS n FROM events", "--store", str(st), "--format", "json")
+        assert r.code == 0, r.err
+        seen.append(r.json()[0]["n"])
+    assert proc.returncode == 0
+    assert set(seen) <= {before, after}
+    assert count(st) == after
+
+
+def test_reader_opened_before_a_commit_keeps_working(tmp_path: Path) -> None:
+    """A query that loaded the manifest before an ingest replaced every file still reads its
+    generation: the replaced files are orphans kept for the grace period."""
+    from gascorr.ingest import ingest
+    from gascorr.query import Store
+
+    logs = write_logs(tmp_path / "logs", 3, 100)
+    st = str(tmp_path / "store")
+    ingest([str(tmp_path / "logs")], st)
+    reader = Store.open(st)
+    for p in logs:
+        with open(p, "a") as f:
+            f.write("2024-05-01 13:00:00,000 - x - INFO - one more\n")
+    ingest([str(tmp_path / "logs")], st)
+    assert reader.q("SELECT count(*) AS n FROM events").to_pylist() == [{"n": 300}]
+    assert Store.open(st).q("SELECT count(*) AS n FROM events").to_pylist() == [{"n": 303}]
+
+
+def test_lock_message_names_the_store(tmp_path: Path) -> None:
+    """The waiting message, in-process: a held lock makes `locked` say so, then wait."""
+    import fcntl
+    import threading
+
+    st = str(tmp_path / "store")
+    os.makedirs(st)
+    fd = os.open(os.path.join(st, "lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    said: list[str] = []
+    got = threading.Event()
+
+    def take() -> None:
+        with store.locked(st, said.append):
+            got.set()
+
+    t = threading.Thread(target=take)
+    t.start()
+    wait_for(lambda: bool(said), 10, "the waiting message")
+    assert not got.is_set()
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+    t.join(10)
+    assert got.is_set()
+    assert said == [f"waiting for another ingest into {st} to finish…"]
+
+
+def test_manifest_is_plain_json_naming_parquet(tmp_path: Path) -> None:
+    write_logs(tmp_path / "logs", 1, 10)
+    st = tmp_path / "store"
+    run_cli("ingest", str(tmp_path / "logs"), "--store", str(st))
+    doc = json.loads((st / "manifest.json").read_text())
+    (entry,) = doc["files"].values()
+    assert (st / entry["parquet"]).read_bytes()[:4] == b"PAR1"
+    assert entry["lines"] == entry["events"] == 10
