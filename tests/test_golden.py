@@ -29,13 +29,29 @@ def _params() -> list[tuple[Path, str, list[str]]]:
 
 
 @pytest.mark.parametrize(("case", "name", "args"), _params(), ids=lambda v: v if isinstance(v, str) else None)
-def test_golden(case: Path, name: str, args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                request: pytest.FixtureRequest) -> None:
+def test_golden(
+    case: Path,
+    name: str,
+    args: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
     monkeypatch.chdir(ROOT)
     rel = str((FIXTURES / case.name).relative_to(ROOT))
     store = str(tmp_path / "store")
-    tree = run_cli(*args, rel, "--store", store, "--format", "tree" if args[0] == "trace" else "table",
-                   "--color", "never", "--width", "100")
+    tree = run_cli(
+        *args,
+        rel,
+        "--store",
+        store,
+        "--format",
+        "tree" if args[0] == "trace" else "table",
+        "--color",
+        "never",
+        "--width",
+        "100",
+    )
     assert tree.code == 0, tree.err
     assert "Traceback" not in tree.err
     # the second run reads the store it made: nothing is parsed again, same answer

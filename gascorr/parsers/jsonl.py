@@ -1,38 +1,47 @@
 """JSON lines: one object per line, any producer's field names.
 
 Each chunk of lines is classified in SQL (blank, JSON object, malformed JSON, not an object,
-plain text), objects go through the shared JSON projection (`fields.py`), plain-text lines
-in a mixed file become text events with a leading timestamp if they have one, and
-malformed or non-object lines are rejected with their line numbers. The producer family
-(pino, bunyan, ECS, Docker json-file, …) is named from the first object's keys and
-recorded as the dialect.
+plain text). Objects go through the shared JSON projection (`fields.py`), planned from the
+shape of the chunk's objects. Malformed and non-object lines are rejected with their line
+numbers; blank lines are counted. Every other line is one event, so a file's events,
+blank and rejected lines add up to its lines.
+
+The producer family (pino, bunyan, ECS, Docker json-file, …) is named from the keys of the
+first objects and recorded as the dialect; it also tunes the reading:
+
+- Docker json-file: a `log` that is itself a JSON object (a JSON-logging container) is read
+  as the record, with `stream` and `time` kept; a `log` of text in a layout the text
+  dialects know (an access log, log4j …) is parsed as that dialect, the record's `time`
+  first.
+- A string field that holds a whole JSON object (CloudTrail's `CloudTrailEvent`) is read as
+  that object, so the ids inside it are found.
+- Serilog's compact JSON leaves `@l` out for Information; Nextcloud numbers its levels 0-4.
+
+Plain-text lines in a mixed file are read with the text dialect that fits them (logfmt, a
+leading timestamp …), one event per line.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gascorr.engine import arrow
 from gascorr.parsers import ParseContext, lines_table, read_chunks, unnest_sql
-from gascorr.parsers.fields import Projection
+from gascorr.parsers.fields import Projection, _q
 from gascorr.sources import service_from_name
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from gascorr.parsers.text import Dialect
     from gascorr.sources import Source
 
 _SESSION_FILE = re.compile(r"(?:^|/)session[_-]([A-Za-z0-9][\w.-]*?)\.(?:jsonl|ndjson|json)(?:\.gz)?$")
-
-# Plain-text lines inside a JSON-lines file: a leading ISO time, then the rest.
-TEXT_LINE_SQL = r"""
-SELECT n, line,
-       nullif(regexp_extract(line, '^\s*(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)', 1), '') AS ts_raw
-FROM cls WHERE cls = 'text'
-"""
+SAMPLE_OBJECTS = 50
 
 
 def session_from_filename(name: str) -> str | None:
@@ -41,9 +50,10 @@ def session_from_filename(name: str) -> str | None:
     return m.group(1) if m else None
 
 
-def family(obj: dict[str, object]) -> str:
+def family(obj: dict[str, Any]) -> str:
     """The producer family of a JSON log record, from its keys."""
     k = set(obj)
+    level = obj.get("level")
     if {"log", "stream", "time"} <= k:
         return "docker-json"
     if "__REALTIME_TIMESTAMP" in k or "_SOURCE_REALTIME_TIMESTAMP" in k or "MESSAGE" in k:
@@ -52,45 +62,111 @@ def family(obj: dict[str, object]) -> str:
         return "serilog-clef"
     if "@timestamp" in k and ("ecs.version" in k or "log.level" in k or isinstance(obj.get("ecs"), dict)):
         return "ecs"
-    if "v" in k and "name" in k and "hostname" in k and isinstance(obj.get("level"), int):
+    if "v" in k and "name" in k and "hostname" in k and isinstance(level, int):
         return "bunyan"
-    if isinstance(obj.get("level"), int) and isinstance(obj.get("time"), int) and "msg" in k:
+    if isinstance(obj.get("time"), int) and "msg" in k and (isinstance(level, int) or {"pid", "hostname"} <= k):
         return "pino"
-    if isinstance(obj.get("ts"), float) and "msg" in k:
+    if "caller" in k and "msg" in k and (isinstance(obj.get("ts"), float) or "timestamp" in k):
         return "zap"
+    if "caller" in k and isinstance(obj.get("ts"), str):
+        return "go-kit"
     if "resourceLogs" in k or "resourceSpans" in k:
         return "otlp"
     if "severity" in k and ("logName" in k or "insertId" in k or "jsonPayload" in k or "textPayload" in k):
         return "gcp-logging"
-    if "eventVersion" in k and "eventSource" in k:
+    if ("eventVersion" in k and "eventSource" in k) or "CloudTrailEvent" in k:
         return "cloudtrail"
+    if "correlation_id" in k and ("operation_name" in k or "event_timestamp" in k):
+        return "azure-activity"
+    if "CreationTime" in k and "Operation" in k and "Workload" in k:
+        return "m365-audit"
+    if "RayID" in k and "EdgeStartTimestamp" in k:
+        return "cloudflare"
+    if "reqId" in k and "app" in k and isinstance(level, int) and "remoteAddr" in k:
+        return "nextcloud"
     if "model" in k and ({"request", "response", "messages", "prompt", "usage", "tokens"} & k):
         return "llm-interaction"
     if "event" in k and "timestamp" in k:
         return "structlog"
-    if "instant" in k and "loggerName" in k:
+    if "loggerName" in k and ({"instant", "threadName", "contextMap", "thread"} & k):
         return "log4j2-json"
+    if "target" in k and isinstance(obj.get("fields"), dict) and "timestamp" in k:
+        return "rust-tracing"
+    if "payload" in k and "name" in k and "message" in k and isinstance(obj.get("thread"), dict):
+        return "semantic-logger"
     if {"time", "level", "msg"} <= k:
-        level = obj.get("level")
         return "slog-json" if isinstance(level, str) and level.isupper() else "logrus"
     return "json"
 
 
+class Reading:
+    """How a JSON-lines file is read, decided from its first objects (and text lines)."""
+
+    def __init__(self, ctx: ParseContext, sample: list[dict[str, Any]]) -> None:
+        fams = Counter(family(o) for o in sample)
+        self.family = fams.most_common(1)[0][0] if fams else "json"
+        self.lift_log = False  # docker json-file whose `log` holds JSON objects
+        self.inner: Dialect | None = None  # docker json-file whose `log` holds text of a dialect
+        self.nested: list[str] = []  # top-level string keys holding JSON objects
+        kw: dict[str, Any] = {}
+        if self.family == "serilog-clef":
+            kw["default_level"] = "INFO"
+        if self.family == "nextcloud":
+            kw["level_scheme"] = "04"
+        self.projection = Projection(ctx.names, **kw)
+        if self.family == "docker-json":
+            logs: list[str] = [o["log"] for o in sample if isinstance(o.get("log"), str)]
+            if logs and sum(1 for x in logs if x.lstrip().startswith("{")) * 2 > len(logs):
+                self.lift_log = True
+            elif logs:
+                from gascorr.parsers import text
+
+                d = text.detect([x.rstrip("\r\n") for x in logs])
+                if d.name != "plain" and not d.generic:
+                    self.inner = d
+        for o in sample:
+            for key, v in o.items():
+                if key in self.nested or key == "log" or not isinstance(v, str) or not v.startswith("{"):
+                    continue
+                try:
+                    if isinstance(json.loads(v), dict):
+                        self.nested.append(key)
+                except ValueError:
+                    pass
+
+    def object_sql(self) -> str:
+        """SQL of the record as a JSON object, from the line (`line`)."""
+        j = "line"
+        for key in self.nested[:8]:
+            path = _q('$."' + key.replace('"', '\\"') + '"')
+            inner = f"json_extract_string({j}, {path})"
+            j = f"""CASE WHEN json_valid({inner}) AND left({inner}, 1) = '{{'
+                    THEN json_merge_patch({j}, json_object({_q(key)}, json({inner}))) ELSE {j} END"""
+        if self.lift_log:
+            log = "json_extract_string(line, '$.log')"
+            j = f"""CASE WHEN json_valid({log}) AND left(ltrim({log}), 1) = '{{'
+                    THEN json_merge_patch(json_merge_patch({j}, '{{"log": null}}'), {log}) ELSE {j} END"""
+        return j
+
+
 def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     con = ctx.con
-    proj = Projection(ctx.names)
     session = session_from_filename(source.name)
-    params = {
+    from gascorr.parsers import text
+
+    params: dict[str, object] = {
         "source": source.name,
         "format": "jsonl",
         "dialect": "json",
         "service": service_from_name(source.name),
         "session": session,
+        "ref": text.ref_time(source),
     }
+    reading: Reading | None = None
+    text_dialect: Dialect | None = None
     with ctx.open(source) as stream:
         for chunk in read_chunks(stream, ctx):
-            lt = lines_table(chunk)
-            con.register("gc_lines", lt)
+            con.register("gc_lines", lines_table(chunk))
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE cls AS
                 SELECT n, line, CASE
@@ -103,33 +179,79 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
             counts = dict(con.execute("SELECT cls, count(*) FROM cls GROUP BY cls").fetchall())
             ctx.lines += sum(counts.values())
             ctx.blank += counts.get("blank", 0)
-            if ctx.dialect in ("", "json"):
-                rows = con.execute("SELECT line FROM cls WHERE cls = 'obj' ORDER BY n LIMIT 1").fetchall()
-                if rows:
+            if reading is None and counts.get("obj"):
+                rows = con.execute(
+                    f"SELECT line FROM cls WHERE cls = 'obj' ORDER BY n LIMIT {SAMPLE_OBJECTS}"
+                ).fetchall()
+                sample = []
+                for (line,) in rows:
                     try:
-                        ctx.dialect = family(json.loads(rows[0][0]))
+                        obj = json.loads(line)
                     except ValueError:
-                        ctx.dialect = "json"
-                params["dialect"] = ctx.dialect or "json"
+                        continue
+                    if isinstance(obj, dict):
+                        sample.append(obj)
+                reading = Reading(ctx, sample)
+                ctx.dialect = reading.family
+                params["dialect"] = reading.family
             for cls, why in (("bad", "malformed JSON"), ("notobj", "a JSON value that is not an object")):
                 if counts.get(cls):
                     bad = con.execute(f"SELECT n FROM cls WHERE cls = '{cls}' ORDER BY n LIMIT 20").fetchall()
                     ctx.reject_lines([n for (n,) in bad], why, total=counts[cls])
-            if counts.get("obj"):
-                sql = proj.sql("(SELECT n, line AS j, NULL::VARCHAR AS tail FROM cls WHERE cls = 'obj')")
-                yield arrow(con, sql + " ORDER BY line", params)
+            if counts.get("obj") and reading is not None:
+                yield from _objects(con, reading, ctx, params)
             if counts.get("text"):
-                yield arrow(
+                if text_dialect is None:
+                    sample_lines = [
+                        r[0]
+                        for r in con.execute(
+                            f"SELECT line FROM cls WHERE cls = 'text' ORDER BY n LIMIT {text.SAMPLE_LINES}"
+                        ).fetchall()
+                    ]
+                    text_dialect = text.detect(sample_lines)
+                yield text.parse_rows(
                     con,
-                    f"""
-                    SELECT gc_ts(ts_raw) AS ts, ts_raw, $source AS source, n AS line, 'jsonl' AS format,
-                           'text-line' AS dialect, 'log' AS kind, $service AS service, NULL AS level,
-                           line AS message, gc_id($session) AS session_id, NULL AS request_id, NULL AS trace_id,
-                           NULL AS span_id, NULL AS parent_span_id, NULL AS method, NULL AS url,
-                           NULL::INTEGER AS status, NULL::DOUBLE AS duration_ms, NULL::INTEGER AS step,
-                           NULL AS attrs
-                    FROM ({TEXT_LINE_SQL}) ORDER BY n""",
-                    {"source": source.name, "service": params["service"], "session": session},
+                    "SELECT n, line, NULL::VARCHAR AS svc0, NULL::VARCHAR AS ts0 FROM cls WHERE cls = 'text'",
+                    text_dialect,
+                    ctx,
+                    params,
+                    label="text-line",
                 )
+    con.execute("DROP TABLE IF EXISTS cls")
     if not ctx.dialect:
         ctx.dialect = "json"
+
+
+def _objects(con: Any, reading: Reading, ctx: ParseContext, params: dict[str, object]) -> Iterator[pa.Table]:
+    """Events of this chunk's JSON objects (in the temp table `cls`)."""
+    from gascorr.parsers import text
+
+    where = "cls = 'obj'"
+    if reading.inner is not None:
+        # Docker json-file records whose `log` is text in a known layout
+        log = "json_extract_string(line, '$.log')"
+        textual = f"NOT (json_valid({log}) AND left(ltrim({log}), 1) = '{{')"
+        yield text.parse_rows(
+            con,
+            f"""SELECT n, rtrim({log}, chr(10) || chr(13)) AS line, NULL::VARCHAR AS svc0,
+                       json_extract_string(line, '$.time') AS ts0
+                FROM cls WHERE {where} AND {textual}""",
+            reading.inner,
+            ctx,
+            params,
+            label=reading.family,
+        )
+        where += f" AND NOT {textual}"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE gc_jobj AS
+        SELECT n, {reading.object_sql()} AS j, NULL::VARCHAR AS tail, NULL::VARCHAR AS svc0, NULL::VARCHAR AS ts0
+        FROM cls WHERE {where}""")
+    try:
+        if con.execute("SELECT count(*) FROM gc_jobj").fetchall()[0][0]:
+            sql, p = reading.projection.select(con, "gc_jobj", params)
+            if reading.family == "docker-json":
+                # the `log` text ends with the newline the container wrote
+                sql = f"SELECT * REPLACE (rtrim(message, chr(10) || chr(13)) AS message) FROM ({sql})"
+            yield arrow(con, sql, p)
+    finally:
+        con.execute("DROP TABLE IF EXISTS gc_jobj")

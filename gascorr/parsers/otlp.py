@@ -5,13 +5,20 @@ document per line; the protocol's examples are single indented documents. Both a
 here. Each log record becomes a `log` event; each span a `span` event with its trace id,
 span id, parent span id, start time and duration. The service comes from the resource's
 `service.name`. Ids are lower-cased hex (OTLP/JSON examples use upper case, W3C headers
-lower case, and they must compare equal). Attributes of the resource, scope and record
-are flattened into `attrs`, where id names (`session.id`, `request_id` …) are also found.
+lower case, and they must compare equal); ids in base64, as protobuf's generic JSON mapping
+writes them, are turned into hex. Attributes of the resource, scope and record are
+flattened into `attrs`, where id names (`session.id`, `request_id` …) are also found.
+
+The `line` of an event is the line of its document in a one-document-per-line file, and the
+record's ordinal (1, 2, …) in a whole-file document, whose records have no line of their own.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -69,10 +76,22 @@ def _nanos(v: Any) -> datetime | None:
     return datetime.fromtimestamp(n // 1000 / 1_000_000, tz=UTC)
 
 
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_B64 = re.compile(r"^[A-Za-z0-9+/]{10,}={0,2}$")
+
+
 def _hex(v: Any) -> str | None:
+    """A trace or span id as lower-case hex. OTLP/JSON writes hex (upper case in the spec's
+    examples); protobuf's generic JSON mapping writes base64, turned into hex here."""
     if not isinstance(v, str) or is_placeholder(v):
         return None
-    return v.strip().lower()
+    v = v.strip()
+    if not _HEX.match(v) and _B64.match(v) and len(v) in (12, 24):
+        try:
+            return base64.b64decode(v, validate=True).hex()
+        except (binascii.Error, ValueError):
+            pass
+    return v.lower()
 
 
 def _level(num: Any, text: Any) -> str | None:
@@ -100,16 +119,19 @@ def _pick(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 
 def _docs(text: str, ctx: ParseContext) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line, document) for a whole-file document or one document per line."""
+    """(line, document) for a whole-file document (line 0) or one document per line."""
     stripped = text.lstrip("\ufeff")
     try:
         doc = json.loads(stripped)
         if isinstance(doc, dict):
-            yield 1, doc
+            yield 0, doc
             return
     except ValueError:
         pass
-    for i, line in enumerate(stripped.split("\n"), 1):
+    lines = stripped.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the text after the final newline is not a line
+    for i, line in enumerate(lines, 1):
         if not line.strip():
             ctx.blank += 1
             continue
@@ -127,11 +149,12 @@ def _docs(text: str, ctx: ParseContext) -> Iterator[tuple[int, dict[str, Any]]]:
 def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     import pyarrow as pa
 
+    from gascorr.parsers import read_whole
     from gascorr.schema import NAMES, arrow_schema
 
     with ctx.open(source) as f:
-        text = f.read().decode("utf-8", errors="replace")
-    ctx.lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        text = read_whole(f, ctx)
+    ctx.lines = text.count("\n") + (1 if text and not text.endswith("\n") else 0)
     ctx.dialect = "otlp-json"
     names = ctx.names
     fallback = service_from_name(source.name)
@@ -158,13 +181,15 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
                         ts=ts,
                         ts_raw=rec.get("timeUnixNano") or rec.get("observedTimeUnixNano"),
                         source=source.name,
-                        line=line if line > 1 else seq,
+                        line=line or seq,
                         format="otlp",
                         dialect="otlp-logs",
                         kind="log",
                         service=service,
                         level=_level(rec.get("severityNumber"), rec.get("severityText")),
-                        message=body if isinstance(body, str) else json.dumps(body, ensure_ascii=False),
+                        message=body
+                        if isinstance(body, str)
+                        else ("" if body is None else json.dumps(body, ensure_ascii=False)),
                         session_id=_pick(merged, names.session_keys),
                         request_id=_pick(merged, names.request_keys),
                         trace_id=_hex(rec.get("traceId")),
@@ -197,7 +222,7 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
                         ts=start,
                         ts_raw=sp.get("startTimeUnixNano"),
                         source=source.name,
-                        line=line if line > 1 else seq,
+                        line=line or seq,
                         format="otlp",
                         dialect="otlp-spans",
                         kind="span",
