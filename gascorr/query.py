@@ -144,9 +144,10 @@ def session_candidates(s: Store, session: str) -> str:
             f" AND (request_id IS NULL OR request_id NOT IN {_in_list(ids['request'])})"
         )
     if ids["page"]:
+        sources = sorted({p.rsplit("#", 1)[0] for p in ids["page"]})
         parts.append(
             "SELECT * FROM raw_events WHERE session_id IS NULL AND request_id IS NULL AND trace_id IS NULL "
-            "AND format = 'har'"
+            f"AND format = 'har' AND source IN {_in_list(sources)}"
         )
     return " UNION ALL ".join(parts)
 
@@ -165,8 +166,15 @@ def request_candidates(s: Store, request: str) -> str:
 
 
 def resolved(candidates: str) -> str:
-    """The `events` view's resolution, applied to a candidate set only."""
-    return EVENTS_VIEW.split(" AS\n", 1)[1].replace("FROM raw_events e", f"FROM ({candidates}) e")
+    """The `events` view's resolution, applied to a candidate set only (and to the links of
+    that set's ids only, so the joins stay as small as the answer)."""
+    sql = EVENTS_VIEW.split(" AS\n", 1)[1].replace("FROM raw_events e", "FROM cand e")
+    sql = sql.replace("LEFT JOIN links ", "LEFT JOIN cand_links ")
+    return (
+        f"WITH cand AS MATERIALIZED ({candidates}), "
+        "cand_links AS MATERIALIZED (SELECT * FROM links WHERE id IN (SELECT request_id FROM cand) "
+        "OR id IN (SELECT trace_id FROM cand) OR kind = 'page') " + sql
+    )
 
 
 def trace(
