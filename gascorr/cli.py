@@ -293,6 +293,10 @@ def _common(
 
     ENV.debug = ENV.debug or debug
     _check_tz(tz)
+    if config is not None:
+        from gascorr.config import load_names
+
+        load_names(config)  # a bad --config is an error even when nothing is ingested
     return Common(store_path(store), fmt, tz, color, quiet, dialect, config, width)
 
 
@@ -997,14 +1001,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (the single place errors become statuses)."""
-    ce = _click_exceptions()
+    """Run the CLI; returns the exit status (the single place errors become statuses).
 
-    from gascorr.config import ConfigError
-    from gascorr.query import QueryError
-    from gascorr.sources import InputError
-    from gascorr.store import StoreError
-
+    The except clauses name their classes through functions: Python evaluates a clause only
+    when an exception reaches it, so `--help` never imports the query or store modules."""
     args = list(sys.argv[1:] if argv is None else argv)
     ENV.debug = "--debug" in args
     try:
@@ -1014,7 +1014,7 @@ def run(argv: list[str] | None = None) -> int:
     except typer.Abort:
         ENV.say("interrupted")
         return 130
-    except ce.UsageError as e:
+    except _click_exceptions().UsageError as e:
         if ENV.debug:
             raise
         ctx = e.ctx
@@ -1022,7 +1022,7 @@ def run(argv: list[str] | None = None) -> int:
             ENV.stderr.write(ctx.get_usage() + "\n")
         ENV.say(e.format_message())
         return ExitStatus.ERROR
-    except (UserError, InputError, StoreError, QueryError, ConfigError) as e:
+    except _user_errors() as e:
         if ENV.debug:
             raise
         ENV.say(str(e))
@@ -1051,6 +1051,16 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_pipe()
     return int(rv) if isinstance(rv, int) else 0
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors that are the user's to fix: one line on stderr, exit 2."""
+    from gascorr.config import ConfigError
+    from gascorr.query import QueryError
+    from gascorr.sources import InputError
+    from gascorr.store import StoreError
+
+    return (UserError, InputError, StoreError, QueryError, ConfigError)
 
 
 def _click_exceptions() -> Any:

@@ -173,8 +173,12 @@ def ingest(
         m = store.load(root)
         todo: list[Source] = []
         touched = False
+        # a file parsed with other id names, time zone or dialect is parsed again
+        settings = hashlib.blake2b(repr((names, tz, dialect_hint)).encode(), digest_size=8).hexdigest()
         for src in sources:
             old = m.files.get(src.key)
+            if old and old.settings != settings:
+                old = None
             if old and old.size == src.size and old.mtime == src.mtime:
                 report.unchanged += 1
                 continue
@@ -229,6 +233,7 @@ def ingest(
             if isinstance(res, str):
                 report.warnings.append(res)
                 continue
+            res.settings = settings
             m.files[src.key] = res
             if res.format in SKIPPED_FORMATS:
                 if res.format == "binary":

@@ -73,6 +73,7 @@ class FileEntry:
     edges: str | None
     ingested_at: float = field(default_factory=time.time)
     notes: list[tuple[int, str]] = field(default_factory=list)  # located problems with kept lines
+    settings: str = ""  # digest of the id names, time zone and dialect it was parsed with
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> FileEntry:

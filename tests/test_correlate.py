@@ -188,3 +188,25 @@ def test_changed_file_relinks_and_unchanged_store_is_not_reparsed(tmp_path: Path
     r = cli("trace", "-s", "s1", str(logs), "-f", "json")
     assert "ingested 1 file" in r.err
     assert [e["message"] for e in r.json()["events"]] == ["a", "b", "c"]
+
+
+def test_config_file_adds_id_names_and_patterns(tmp_path: Path, cli, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    logs = tmp_path / "logs"
+    _write(logs, "app.jsonl", [{"ts": "2026-01-01T10:00:00Z", "msg": "login", "user_session": "u-1"}])
+    _write(logs, "worker.log", ["2026-01-01 10:00:01,000 - worker - INFO - job done sess=u-1"])
+    cfg = tmp_path / "ids.toml"
+    cfg.write_text("[ids]\nsession_keys = ['user_session']\nsession_patterns = ['sess=([\\w-]+)']\n")
+    assert cli("trace", "-s", "u-1", str(logs)).code == 1  # built-in names do not know these
+    # the same store: files parsed with other names are parsed again
+    r = cli("trace", "-s", "u-1", str(logs), "--config", str(cfg))
+    assert "ingested 2 files" in r.err
+    assert [e["message"] for e in r.json()["events"]] == ["login", "job done sess=u-1"]
+    # gascorr.toml in the current directory is read by default
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gascorr.toml").write_text(cfg.read_text())
+    r = cli("trace", "-s", "u-1", str(logs))
+    assert "ingested" not in r.err and len(r.json()["events"]) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[ids]\nsession_colour = ['x']\n")
+    err = cli("trace", "-s", "u-1", "--config", str(bad))
+    assert err.code == 2 and "unknown key(s) in [ids]: session_colour" in err.err
