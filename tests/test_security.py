@@ -289,7 +289,6 @@ def test_control_characters_in_names_are_escaped_in_messages(tmp_path: Path) -> 
     )
 
 
-@pytest.mark.xfail(reason="cli._report prints FileEntry.source raw; Env.say should escape control characters")
 def test_no_control_characters_reach_stderr(tmp_path: Path) -> None:
     evil = tmp_path / "svc\x1b[31m.jsonl"
     evil.write_text('{"msg": "ok"}\n{broken\n')

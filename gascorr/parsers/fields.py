@@ -315,6 +315,8 @@ class Shape:
         if not isinstance(node, dict) or depth > 6:
             return
         for k, v in node.items():
+            if not _SAFE_KEY.match(str(k)):
+                continue  # a key a JSONPath cannot name ("", "*", backslashes): kept in attrs only
             p = (*prefix, str(k))
             if isinstance(v, dict):
                 self.kinds[p] = "object"
@@ -356,6 +358,9 @@ def _loads(s: object) -> object:
         return json.loads(s)
     except ValueError:
         return None
+
+
+_SAFE_KEY = re.compile(r'^[^"\\*\x00-\x1f\[\]]+$')
 
 
 def jsonpath(p: Path) -> str:
