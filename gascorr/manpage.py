@@ -555,6 +555,8 @@ SHAPE_KEYS: dict[str, dict[str, str]] = {
         "errors": "number of ERROR and FATAL events",
         "event_count": "number of events",
         "llm_calls": "number of LLM calls",
+        "llm_input_tokens": "input (prompt) tokens of its LLM calls, or null",
+        "llm_output_tokens": "output (completion) tokens of its LLM calls, or null",
         "status": "`error` or `ok`",
     },
     "requests": {

@@ -222,6 +222,37 @@ def links_for(s: Store, session: str) -> pa.Table:
     )
 
 
+# Token counts of an LLM call, under the names LLM loggers and proxies use.
+_TOKEN_PATHS = {
+    "input": (
+        "tokens.input",
+        "tokens.prompt",
+        "usage.prompt_tokens",
+        "usage.input_tokens",
+        "input_tokens",
+        "prompt_tokens",
+        "gen_ai.usage.input_tokens",
+    ),
+    "output": (
+        "tokens.output",
+        "tokens.completion",
+        "usage.completion_tokens",
+        "usage.output_tokens",
+        "output_tokens",
+        "completion_tokens",
+        "gen_ai.usage.output_tokens",
+    ),
+}
+
+
+def _tokens(which: str) -> str:
+    paths = ", ".join(
+        "try_cast(json_extract_string(attrs, '$." + ".".join(f'"{k}"' for k in p.split(".")) + "') AS BIGINT)"
+        for p in _TOKEN_PATHS[which]
+    )
+    return f"coalesce({paths})"
+
+
 # The end of an event: its time plus its duration (an HTTP call, an LLM call, a span).
 _END = "(ts + to_microseconds(CAST(coalesce(duration_ms, 0) * 1000 AS BIGINT)))"
 
@@ -238,6 +269,8 @@ SELECT resolved_session AS session_id, min(ts) AS started_at, max(ts) AS last_ac
        count(*) FILTER (WHERE level IN {ERROR_LEVELS}) AS errors,
        count(*) AS event_count,
        count(*) FILTER (WHERE kind = 'llm') AS llm_calls,
+       sum({_tokens("input")}) FILTER (WHERE kind = 'llm') AS llm_input_tokens,
+       sum({_tokens("output")}) FILTER (WHERE kind = 'llm') AS llm_output_tokens,
        CASE WHEN count(*) FILTER (WHERE level IN {ERROR_LEVELS} OR status >= 500) > 0 THEN 'error' ELSE 'ok' END
          AS status
 FROM events WHERE resolved_session IS NOT NULL
