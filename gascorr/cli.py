@@ -444,12 +444,13 @@ def ingest(
     config: ConfigOpt = None,
     fmt: FormatOpt = None,
     color: ColorOpt = Color.auto,
+    width: WidthOpt = None,
 ) -> int:
     """Parse PATHs into the store. Only new or changed files are read.
 
     Example: gascorr ingest artifacts/ logs.zip 'nightly/*.log.gz'
     """
-    c = _common(store, fmt, tz, color, quiet, debug, dialect, config)
+    c = _common(store, fmt, tz, color, quiet, debug, dialect, config, width)
     r = _ingest(c, paths)
     assert r is not None
     files = [

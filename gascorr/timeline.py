@@ -7,7 +7,8 @@
   summary SPEC.md names (started_at, last_activity, duration_ms, total_requests,
   services_touched, errors).
 - `build_tree(rows)` nests each request's events under it (its HTTP event first, when
-  there is one); events without a request stay at the top level. A request is known by
+  there is one); events without a request stay at the top level; spans nest under their
+  parent span, and events logged inside a span under it. A request is known by
   its id, or — when an HTTP call carries only a trace id (TraceForge, OTel) — by that
   trace id.
 """
@@ -168,4 +169,30 @@ def build_tree(rows: list[dict[str, Any]], *, group: bool = True) -> list[Node]:
             node.event = r
         else:
             node.children.append(Node(event=r))
-    return top
+    for n in top:
+        if n.is_request:
+            n.children = nest_spans(n.children)
+    return nest_spans(top)
+
+
+def nest_spans(nodes: list[Node]) -> list[Node]:
+    """Nest span events under their parent span, and events logged inside a span (same
+    `span_id`) under that span. Only an earlier node can be a parent, so malformed ids can
+    never make a cycle; everything else keeps its place."""
+    spans: dict[str, Node] = {}
+    out: list[Node] = []
+    for n in nodes:
+        e = n.event
+        parent = None
+        if e is not None and not n.is_request:
+            if e.get("kind") == "span":
+                parent = spans.get(e.get("parent_span_id") or "")
+            else:
+                parent = spans.get(e.get("span_id") or "")
+        if parent is not None:
+            parent.children.append(n)
+        else:
+            out.append(n)
+        if e is not None and e.get("kind") == "span" and e.get("span_id") and not n.is_request:
+            spans.setdefault(e["span_id"], n)
+    return out

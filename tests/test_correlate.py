@@ -210,3 +210,58 @@ def test_config_file_adds_id_names_and_patterns(tmp_path: Path, cli, monkeypatch
     bad.write_text("[ids]\nsession_colour = ['x']\n")
     err = cli("trace", "-s", "u-1", "--config", str(bad))
     assert err.code == 2 and "unknown key(s) in [ids]: session_colour" in err.err
+
+
+def test_spans_nest_under_their_parents_and_logs_under_their_span(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    def span(sid: str, parent: str, name: str, start: int, end: int) -> dict:  # type: ignore[type-arg]
+        return {
+            "traceId": "AB" * 16,
+            "spanId": sid,
+            "parentSpanId": parent,
+            "name": name,
+            "startTimeUnixNano": str(start),
+            "endTimeUnixNano": str(end),
+        }
+
+    base = 1_700_000_000_000_000_000
+    doc = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            span("00000000000000a1", "", "GET /cart", base, base + 9_000_000),
+                            span(
+                                "00000000000000b2", "00000000000000a1", "db query", base + 1_000_000, base + 2_000_000
+                            ),
+                            # a malformed pair that names each other: no cycle, both stay visible
+                            span("00000000000000c3", "00000000000000d4", "x", base + 3_000_000, base + 3_100_000),
+                            span("00000000000000d4", "00000000000000c3", "y", base + 4_000_000, base + 4_100_000),
+                        ]
+                    }
+                ],
+            }
+        ]
+    }
+    (tmp_path / "spans.json").write_text(json.dumps(doc, indent=1))
+    _write(
+        tmp_path,
+        "app.jsonl",
+        [
+            {
+                "time": "2023-11-14T22:13:20.0015Z",
+                "msg": "rows fetched",
+                "trace_id": "ab" * 16,
+                "span_id": "00000000000000b2",
+            }
+        ],
+    )
+    r = cli("trace", "--trace", "ab" * 16, str(tmp_path), "-f", "tree", "--color", "never", "--width", "100")
+    assert r.code == 0, r.err
+    lines = [ln for ln in r.out.splitlines() if "──" in ln]
+    names = [ln.split(" INFO ")[-1].split(" ·  ")[-1].strip().split("  ")[0] for ln in lines]
+    assert names == ["GET /cart", "db query", "rows fetched", "x", "y"]
+    indents = [ln.index("──") for ln in lines]
+    assert indents[1] > indents[0] and indents[2] > indents[1]  # root > child span > the log inside it
+    assert indents[3] == indents[0] and indents[4] > indents[3]  # y nests under x; x stays at the top

@@ -164,16 +164,18 @@ class TreeRenderer:
         if not self.service_width:
             self.service_width = min(max((len(r.get("service") or "-") for r in all_rows), default=1), 24)
         tree = Tree(title, guide_style="dim")
+        self._add(tree, nodes, origin)
+        return tree
+
+    def _add(self, parent: Tree, nodes: list[Node], origin: datetime | None) -> None:
+        """Add `nodes` under `parent`: requests as branches (times relative to the request's
+        start), spans with the events nested inside them."""
         for n in nodes:
             if n.is_request:
-                branch = tree.add(self.request_label(n, origin))
-                inner_origin = n.start
-                for c in n.children:
-                    if c.event is not None:
-                        branch.add(self.event_text(c.event, inner_origin))
+                self._add(parent.add(self.request_label(n, origin)), n.children, n.start)
             elif n.event is not None:
-                tree.add(self.event_text(n.event, origin))
-        return tree
+                branch = parent.add(self.event_text(n.event, origin))
+                self._add(branch, n.children, origin)
 
 
 def header(kind: str, ident: str, doc: dict[str, Any]) -> Text:
