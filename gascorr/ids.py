@@ -9,7 +9,7 @@ the usual container objects.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 PLACEHOLDERS = frozenset({"", "-", "--", "in-progress", "null", "none", "nil", "unknown", "undefined", "n/a"})
 
@@ -22,39 +22,6 @@ def is_placeholder(value: str | None) -> bool:
         return True
     v = value.strip()
     return v.lower() in PLACEHOLDERS or bool(_ZERO.match(v))
-
-
-def placeholder_sql(expr: str) -> str:
-    """SQL that yields `expr` trimmed, or NULL when it is a placeholder (see `is_placeholder`)."""
-    quoted = ", ".join("'" + p + "'" for p in sorted(PLACEHOLDERS))
-    return (
-        f"(CASE WHEN lower(trim({expr})) IN ({quoted}) OR regexp_full_match(trim({expr}), '[0-]+') "
-        f"THEN NULL ELSE trim({expr}) END)"
-    )
-
-
-# Containers under which structured logs nest their context fields.
-CONTAINERS = (
-    "",
-    "labels.",
-    "attributes.",
-    "attrs.",
-    "context.",
-    "contextMap.",
-    "ctx.",
-    "fields.",
-    "extra.",
-    "payload.",
-    "mdc.",
-    "MDC.",
-    "properties.",
-    "Properties.",
-    "tags.",
-    "meta.",
-    "jsonPayload.",
-    "data.",
-    "kv.",
-)
 
 
 @dataclass(frozen=True)
@@ -134,7 +101,6 @@ class Names:
     session_patterns: tuple[str, ...] = (r"session[_-]?id[=:]\s*([A-Za-z0-9][\w.:-]*)",)
     request_patterns: tuple[str, ...] = (r"(?:request[_-]?id|req[_-]id|correlation[_-]id)[=:]\s*([A-Za-z0-9][\w.:-]*)",)
     trace_patterns: tuple[str, ...] = (r"trace[_-]?id[=:]\s*([0-9A-Fa-f-]{16,36})",)
-    extra: dict[str, str] = field(default_factory=dict)
 
     def extended(
         self,
@@ -172,19 +138,3 @@ def parse_traceparent(value: str) -> tuple[str, str] | None:
     if is_placeholder(trace):
         return None
     return trace, span
-
-
-def json_paths(keys: tuple[str, ...], containers: tuple[str, ...] = CONTAINERS) -> list[str]:
-    """JSONPath expressions for `keys` at the top level and under each container object.
-
-    A dotted key like `session.id` is looked up both as one literal key and as a nested path.
-    """
-    out: list[str] = []
-    for c in containers:
-        prefix = "$" + "".join(f'."{p}"' for p in c.rstrip(".").split(".") if p)
-        for k in keys:
-            out.append(f'{prefix}."{k}"')
-            if "." in k and "/" not in k:
-                out.append(prefix + "".join(f'."{p}"' for p in k.split(".")))
-    seen: set[str] = set()
-    return [p for p in out if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
