@@ -66,12 +66,14 @@ class BombError(InputError):
     """A compressed source inflates past its limit: refused as a likely decompression bomb."""
 
 
-def printable(text: str) -> str:
-    """`text` with control characters (terminal escapes, newlines) shown as `\\xNN`, for messages."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+def printable(text: str, *, keep_lines: bool = False) -> str:
+    """`text` with control characters (terminal escapes, and newlines and tabs unless
+    `keep_lines`) shown as `\\xNN`: for one-line messages, and for log text on a terminal."""
+    return (_CONTROL_IN_LINES if keep_lines else _CONTROL).sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def human_size(n: int) -> str:

@@ -8,11 +8,10 @@ character but newline and tab) into visible escapes, and every string reaches ri
 
 from __future__ import annotations
 
-import re
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from gascorr.sources import printable
 
 
 def inert(s: str) -> str:
-    """`s` with control characters made visible (`\\x1b`), safe to print on a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", s)
+    """`s` with control characters made visible (`\\x1b`), newlines and tabs kept: safe to
+    print on a terminal."""
+    return printable(s, keep_lines=True)
