@@ -25,13 +25,13 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from gascorr.ids import is_placeholder, parse_traceparent
 from gascorr.parsers import ParseContext, read_whole
 from gascorr.sources import service_from_name
+from gascorr.timeparse import iso_to_utc
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,28 +44,8 @@ INT32 = 2**31 - 1
 
 
 @functools.lru_cache(maxsize=8)
-def _zone(tz: str) -> tzinfo:
-    return ZoneInfo(tz)
-
-
 def _parse_time(value: Any, tz: str) -> datetime | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip())
-    except ValueError:
-        try:
-            from dateutil import parser as du
-
-            dt = du.isoparse(value.strip())
-        except (ValueError, OverflowError):
-            return None
-    try:
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=_zone(tz))
-        return dt.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
+    return iso_to_utc(value, tz) if isinstance(value, str) else None
 
 
 def _headers(items: Any) -> list[tuple[str, str]]:
