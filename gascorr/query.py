@@ -28,17 +28,20 @@ if TYPE_CHECKING:
 ORDER = "ts ASC NULLS LAST, source, line"
 ERROR_LEVELS = "('ERROR', 'FATAL')"
 
-EVENTS_VIEW = """
-CREATE OR REPLACE TEMP VIEW events AS
+# How an event resolves to a session and a request: its own ids win, then its request's
+# link, its trace's link, its HAR page's link. One text for the view and for `resolved()`.
+RESOLUTION = """
 SELECT e.*,
        coalesce(e.session_id, lr.session, lt.session, lp.session) AS resolved_session,
        coalesce(e.request_id, lt.request) AS resolved_request
-FROM raw_events e
-LEFT JOIN links lr ON lr.kind = 'request' AND lr.id = e.request_id
-LEFT JOIN links lt ON lt.kind = 'trace' AND lt.id = e.trace_id
-LEFT JOIN links lp ON lp.kind = 'page' AND e.format = 'har'
+FROM {events} e
+LEFT JOIN {links} lr ON lr.kind = 'request' AND lr.id = e.request_id
+LEFT JOIN {links} lt ON lt.kind = 'trace' AND lt.id = e.trace_id
+LEFT JOIN {links} lp ON lp.kind = 'page' AND e.format = 'har'
                   AND lp.id = e.source || '#' || json_extract_string(e.attrs, '$.pageref')
 """
+
+EVENTS_VIEW = "CREATE OR REPLACE TEMP VIEW events AS" + RESOLUTION.format(events="raw_events", links="links")
 
 KIND_GROUPS = {"network": ("http",), "logs": ("log",), "pages": ("page",), "llm": ("llm",), "spans": ("span",)}
 
@@ -168,8 +171,7 @@ def request_candidates(s: Store, request: str) -> str:
 def resolved(candidates: str) -> str:
     """The `events` view's resolution, applied to a candidate set only (and to the links of
     that set's ids only, so the joins stay as small as the answer)."""
-    sql = EVENTS_VIEW.split(" AS\n", 1)[1].replace("FROM raw_events e", "FROM cand e")
-    sql = sql.replace("LEFT JOIN links ", "LEFT JOIN cand_links ")
+    sql = RESOLUTION.format(events="cand", links="cand_links")
     return (
         f"WITH cand AS MATERIALIZED ({candidates}), "
         "cand_links AS MATERIALIZED (SELECT * FROM links WHERE id IN (SELECT request_id FROM cand) "
