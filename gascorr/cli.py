@@ -19,10 +19,12 @@ import typer
 from gascorr import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from gascorr.ingest import IngestReport
-    from gascorr.query import Store
+    from gascorr.query import Rows, Store
 
 
 class ExitStatus(IntEnum):
@@ -391,25 +393,30 @@ def _rows(t: Any) -> list[dict[str, Any]]:
 
 def _emit_rows(
     c: Common,
-    rows: list[dict[str, Any]],
+    result: Rows,
     *,
     title: str | None = None,
     columns: list[str] | None = None,
-    docs: Any = None,
-) -> None:
-    """Rows as a table (terminal) or JSON array / NDJSON (pipe)."""
-    from gascorr.render import jsonout
-
+    shape: Callable[[dict[str, Any]], Any] | None = None,
+) -> int:
+    """A query's rows as a table (terminal), or as a JSON array / NDJSON (pipe) streamed
+    batch by batch as DuckDB produces them, each row passed through `shape` when given.
+    Returns the number of rows."""
     fmt = c.output(Format.table)
     if fmt in (Format.table, Format.tree):
         from gascorr.render.table import table
 
+        rows = result.to_pylist()
         con = c.console()
         con.print(table(rows, columns, title, width=con.width))
-    elif fmt == Format.ndjson:
-        jsonout.write_ndjson(ENV.stdout, docs if docs is not None else rows)
-    else:
-        jsonout.write_doc(ENV.stdout, list(docs) if docs is not None else rows)
+        return len(rows)
+    from gascorr.render import jsonout
+    from gascorr.timeline import row_batches
+
+    batches = row_batches(result.batches(), shape)
+    if fmt == Format.ndjson:
+        return jsonout.write_ndjson_batches(ENV.stdout, batches)
+    return jsonout.write_array_batches(ENV.stdout, batches)
 
 
 def _version(value: bool) -> None:
@@ -550,6 +557,21 @@ def trace(
     max_lines: Annotated[
         int, typer.Option("--max-lines", metavar="N", help="Continuation lines shown per event in a tree.", min=0)
     ] = 12,
+    max_events: Annotated[
+        int,
+        typer.Option(
+            "--max-events",
+            metavar="N",
+            help="Rows shown in a tree at most (events, request lines, folded runs); one last line counts the events left out.",
+            min=1,
+        ),
+    ] = 500,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Show every event in a tree: no folding of repeated events and no --max-events limit."
+        ),
+    ] = False,
     store: StoreOpt = None,
     fmt: FormatOpt = None,
     tz: TzOpt = "UTC",
@@ -563,7 +585,9 @@ def trace(
     """Show one session's, request's or trace's events as an ordered timeline.
 
     Give exactly one of --session, --request or --trace. A session tree nests each request's
-    events under its HTTP call; events without a request stand at the session level.
+    events under its HTTP call; events without a request stand at the session level. A tree
+    folds 3 or more like events in a row into the first and a count, and stops after
+    --max-events rows; --full shows everything. JSON and NDJSON keep every event.
 
     Example: gascorr trace --request req-002 artifacts/
     """
@@ -614,9 +638,12 @@ def trace(
         from gascorr.render.tree import TreeRenderer, header
 
         nodes = timeline.build_tree(rows, group=not flat and request is None)
+        hidden = 0
+        if not full:
+            nodes, hidden = timeline.limit(timeline.collapse(nodes), max_events)
         origin = rows[0].get("ts")
         r = TreeRenderer(absolute=absolute, max_lines=max_lines)
-        c.console().print(r.render(header(kind, ident, doc), nodes, origin))
+        c.console().print(r.render(header(kind, ident, doc), nodes, origin, hidden))
     return ExitStatus.FOUND
 
 
@@ -676,20 +703,18 @@ def sessions(
     from gascorr import query
 
     s = _open(c)
-    rows = _rows(
-        query.sessions(
-            s,
-            service=service,
-            status=status.value if status else None,
-            since=_time_opt(since, tz, "--since"),
-            until=_time_opt(until, tz, "--until"),
-            limit=limit,
-            sort=sort.value,
-        )
+    result = query.sessions(
+        s,
+        service=service,
+        status=status.value if status else None,
+        since=_time_opt(since, tz, "--since"),
+        until=_time_opt(until, tz, "--until"),
+        limit=limit,
+        sort=sort.value,
     )
-    _emit_rows(
+    n = _emit_rows(
         c,
-        rows,
+        result,
         columns=[
             "session_id",
             "started_at",
@@ -702,7 +727,7 @@ def sessions(
             "services_touched",
         ],
     )
-    return ExitStatus.FOUND if rows else ExitStatus.NOTHING
+    return ExitStatus.FOUND if n else ExitStatus.NOTHING
 
 
 @app.command()
@@ -782,13 +807,12 @@ def requests(
 
     s = _open(c)
     if by == By.endpoint:
-        rows = _rows(query.endpoints(s, session=session, service=service))
-        _emit_rows(c, rows)
+        n = _emit_rows(c, query.endpoints(s, session=session, service=service))
     else:
-        rows = _rows(query.requests(s, session=session, slowest=slowest, status=status, service=service, limit=limit))
-        _emit_rows(
+        result = query.requests(s, session=session, slowest=slowest, status=status, service=service, limit=limit)
+        n = _emit_rows(
             c,
-            rows,
+            result,
             columns=[
                 "request_id",
                 "session_id",
@@ -802,7 +826,7 @@ def requests(
                 "services_touched",
             ],
         )
-    return ExitStatus.FOUND if rows else ExitStatus.NOTHING
+    return ExitStatus.FOUND if n else ExitStatus.NOTHING
 
 
 @app.command()
@@ -869,23 +893,24 @@ def grep(
     sources = None
     if report is not None:
         sources = [s.manifest.files[k].source for k in report.keys if k in s.manifest.files]
-    rows = _rows(
-        query.grep(s, pattern, regex=extended, ignore_case=ignore_case, field=field_, sources=sources, limit=limit)
-    )
+    result = query.grep(s, pattern, regex=extended, ignore_case=ignore_case, field=field_, sources=sources, limit=limit)
     if count:
-        ENV.stdout.write(f"{len(rows)}\n")
+        n = sum(b.num_rows for b in result.batches())
+        ENV.stdout.write(f"{n}\n")
     elif files_with_matches:
-        for src in sorted({r["source"] for r in rows}):
+        found = {src for b in result.batches() for src in b.column("source").to_pylist()}
+        for src in sorted(found):
             ENV.stdout.write(src + "\n")
+        n = len(found)
+    elif c.output(Format.table) in (Format.tree, Format.table):
+        rows = result.to_pylist()
+        _print_grep(c, rows)
+        n = len(rows)
     else:
-        out = c.output(Format.table)
-        if out in (Format.tree, Format.table):
-            _print_grep(c, rows)
-        else:
-            from gascorr.timeline import event_doc
+        from gascorr.timeline import event_doc
 
-            _emit_rows(c, rows, docs=(event_doc(r) for r in rows))
-    return ExitStatus.FOUND if rows else ExitStatus.NOTHING
+        n = _emit_rows(c, result, shape=event_doc)
+    return ExitStatus.FOUND if n else ExitStatus.NOTHING
 
 
 def _print_grep(c: Common, rows: list[dict[str, Any]]) -> None:
@@ -937,9 +962,8 @@ def sql(
     from gascorr import query
 
     s = _open(c, external=True)
-    rows = _rows(query.run_sql(s, query_text))
-    _emit_rows(c, rows)
-    return ExitStatus.FOUND if rows else ExitStatus.NOTHING
+    n = _emit_rows(c, query.run_sql(s, query_text))
+    return ExitStatus.FOUND if n else ExitStatus.NOTHING
 
 
 @app.command()

@@ -452,6 +452,13 @@ NOTES: dict[str, list[str]] = {
         "source and line. In a tree, a session's requests are branches (the HTTP call, then what each "
         "service logged for it), events without a request stand at the session level, and times are "
         "relative to the start of the session or request (`--absolute` shows clock times).",
+        "Long sessions stay readable in a tree: 3 or more like events in a row under one parent (same "
+        "service, level, kind and HTTP status, and the same message once numbers, hex ids and UUIDs are "
+        "masked) show as the first of them and one line such as `INFO … 41 more like this over 2.30s "
+        "(+1.20s … +3.50s)`. A run never mixes levels, so an ERROR among INFO lines is always shown, and "
+        "a folded run of errors says ERROR. After `--max-events` rows the tree ends with `… N more events "
+        "not shown`; its headers still count every event. `--full` shows every event; JSON and NDJSON "
+        "always do.",
     ],
     "sessions": [
         "A session's status is `error` when any of its events is ERROR or FATAL or has an HTTP status "

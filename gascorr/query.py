@@ -1,4 +1,6 @@
-"""The DuckDB queries behind every command. Queries return Arrow tables; they never print.
+"""The DuckDB queries behind every command. Queries return Arrow; they never print. List
+queries (`sessions`, `requests`, `endpoints`, `grep`, `run_sql`) return `Rows`, fetched
+whole as a table or streamed in record batches.
 
 `Store.open(root)` reads the manifest once and defines three views over the files it
 names, so every query in the process sees one consistent generation of the store:
@@ -15,6 +17,7 @@ User values (ids, patterns, times) are always bound parameters, never spliced in
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -298,6 +301,75 @@ GROUP BY resolved_request
 """
 
 
+BATCH_ROWS = 2048  # rows per Arrow batch when a result is streamed (DuckDB's vector size)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A list query's answer, fetched when asked: `table()` reads it whole, `batches()`
+    streams it in Arrow record batches as DuckDB produces them, so the first rows can be
+    written before the last are computed (where the plan allows: a sort sees every row
+    first). While a stream is open its connection runs nothing else: drain it or close it."""
+
+    store: Store
+    sql: str
+    params: dict[str, Any]
+
+    def _relation(self) -> duckdb.DuckDBPyRelation | None:
+        """The bound query (not run yet for a SELECT); None for a statement without rows."""
+        import duckdb
+
+        params = {k: v for k, v in self.params.items() if f"${k}" in self.sql}  # DuckDB rejects unused ones
+        try:
+            return self.store.con.sql(self.sql, params=params or None)
+        except duckdb.Error as e:
+            raise QueryError(str(e).split("\n")[0]) from e
+
+    @property
+    def column_names(self) -> list[str]:
+        rel = self._relation()
+        return list(rel.columns) if rel is not None else []
+
+    def table(self) -> pa.Table:
+        import duckdb
+        import pyarrow as pa
+
+        rel = self._relation()
+        if rel is None:
+            return pa.table({})
+        try:
+            return rel.to_arrow_table()
+        except duckdb.Error as e:
+            raise QueryError(str(e).split("\n")[0]) from e
+
+    def to_pylist(self) -> list[dict[str, Any]]:
+        return self.table().to_pylist()  # type: ignore[no-any-return]
+
+    def batches(self, rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+        """The rows in order, `rows` at a time at most, each batch fetched only when the
+        previous one has been consumed. DuckDB errors met on the way become QueryError."""
+        import duckdb
+
+        rel = self._relation()
+        if rel is None:
+            return
+        try:
+            reader = rel.to_arrow_reader(rows)
+        except duckdb.Error as e:
+            raise QueryError(str(e).split("\n")[0]) from e
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except (duckdb.Error, OSError) as e:  # an error while running surfaces through Arrow's stream
+                    raise QueryError(str(e).strip().split("\n")[0]) from e
+                yield batch
+        finally:
+            reader.close()
+
+
 SESSION_SORTS = {
     "started": "started_at",
     "last": "last_activity DESC",
@@ -318,7 +390,7 @@ def sessions(
     until: Any = None,
     limit: int | None = None,
     sort: str = "started",
-) -> pa.Table:
+) -> Rows:
     """One row per session with its summary; filters as in SPEC.md."""
     params: dict[str, Any] = {}
     where = ["true"]
@@ -339,7 +411,7 @@ def sessions(
         params["limit"] = limit
         lim = " LIMIT $limit"
     order = SESSION_SORTS[sort]
-    return s.q(f"SELECT * FROM sessions WHERE {' AND '.join(where)} ORDER BY {order}, session_id{lim}", params)
+    return Rows(s, f"SELECT * FROM sessions WHERE {' AND '.join(where)} ORDER BY {order}, session_id{lim}", params)
 
 
 def requests(
@@ -350,7 +422,7 @@ def requests(
     status: str | None = None,
     service: str | None = None,
     limit: int | None = None,
-) -> pa.Table:
+) -> Rows:
     """One row per request: id, session, method, URL, status, start, duration_ms, services."""
     params: dict[str, Any] = {}
     where = ["true"]
@@ -368,7 +440,7 @@ def requests(
     if n is not None:
         params["limit"] = n
         lim = " LIMIT $limit"
-    return s.q(f"SELECT * FROM requests WHERE {' AND '.join(where)} ORDER BY {order}{lim}", params)
+    return Rows(s, f"SELECT * FROM requests WHERE {' AND '.join(where)} ORDER BY {order}{lim}", params)
 
 
 def _status_sql(status: str, params: dict[str, Any]) -> str:
@@ -386,7 +458,7 @@ def _status_sql(status: str, params: dict[str, Any]) -> str:
     raise QueryError(f"--status takes error, ok, a code like 502 or a class like 5xx, not {status!r}")
 
 
-def endpoints(s: Store, *, session: str | None = None, service: str | None = None) -> pa.Table:
+def endpoints(s: Store, *, session: str | None = None, service: str | None = None) -> Rows:
     """Latency percentiles per endpoint (method + URL path)."""
     params: dict[str, Any] = {}
     where = ["url IS NOT NULL"]
@@ -396,7 +468,8 @@ def endpoints(s: Store, *, session: str | None = None, service: str | None = Non
     if service:
         params["service"] = service
         where.append("list_contains(services_touched, $service)")
-    return s.q(
+    return Rows(
+        s,
         f"""
         SELECT method, regexp_replace(regexp_replace(url, '^[a-z]+://[^/]+', ''), '\\?.*$', '') AS endpoint,
                count(*) AS requests,
@@ -418,7 +491,7 @@ def grep(
     field: str | None = None,
     sources: list[str] | None = None,
     limit: int | None = None,
-) -> pa.Table:
+) -> Rows:
     """Events whose message (or `field`: a column or an attrs key) matches `pattern`."""
     from gascorr.schema import NAMES
 
@@ -449,7 +522,7 @@ def grep(
     if limit is not None:
         params["limit"] = limit
         lim = " LIMIT $limit"
-    return s.q(f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY {ORDER}{lim}", params)
+    return Rows(s, f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY {ORDER}{lim}", params)
 
 
 def stats(s: Store) -> dict[str, Any]:
@@ -496,5 +569,6 @@ def stats(s: Store) -> dict[str, Any]:
     }
 
 
-def run_sql(s: Store, sql: str) -> pa.Table:
-    return s.q(sql)
+def run_sql(s: Store, sql: str) -> Rows:
+    """The user's own SQL over the views."""
+    return Rows(s, sql, {})

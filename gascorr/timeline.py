@@ -6,21 +6,34 @@
 - `session_doc` / `request_doc` / `trace_doc` wrap an ordered list of events with the
   summary SPEC.md names (started_at, last_activity, duration_ms, total_requests,
   services_touched, errors).
+- `row_batches(batches)` turns streamed Arrow batches into row dicts batch by batch.
 - `build_tree(rows)` nests each request's events under it (its HTTP event first, when
   there is one); events without a request stay at the top level; spans nest under their
   parent span, and events logged inside a span under it. A request is known by
   its id, or — when an HTTP call carries only a trace id (TraceForge, OTel) — by that
   trace id.
+- `collapse(nodes)` folds runs of like sibling events (same service, level, kind, status
+  and message once numbers, hex ids and UUIDs are masked) into their first event; runs only
+  ever join events of one level, so an ERROR in a run of INFO lines breaks the run and is
+  shown, and a folded run of errors still says ERROR. `limit(nodes, rows)` keeps the first
+  `rows` rows of a tree and counts the events it leaves out. Folded and cut events stay
+  in `Node.rows()`, so every summary still counts them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gascorr.schema import NAMES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    import pyarrow as pa
 
 ERROR_LEVELS = ("ERROR", "FATAL")
 
@@ -47,6 +60,16 @@ def event_doc(row: dict[str, Any]) -> dict[str, Any]:
                 v = {"_raw": v}
         out[k] = v
     return out
+
+
+def row_batches(
+    batches: Iterable[pa.RecordBatch], shape: Callable[[dict[str, Any]], Any] | None = None
+) -> Iterator[list[Any]]:
+    """Arrow record batches as lists of row dicts (or of `shape(row)`), one list per batch,
+    each converted only when asked for: the way a streamed query reaches a writer."""
+    for b in batches:
+        rows = b.to_pylist()
+        yield [shape(r) for r in rows] if shape is not None else rows
 
 
 def _ms(a: datetime | None, b: datetime | None) -> float | None:
@@ -119,6 +142,8 @@ class Node:
     event: dict[str, Any] | None = None
     key: str | None = None  # request id (or `trace:<id>`) for request nodes
     children: list[Node] = field(default_factory=list)
+    repeats: list[dict[str, Any]] = field(default_factory=list)  # like events folded into this one
+    cut: list[Node] = field(default_factory=list)  # children left out by `limit`
 
     @property
     def is_request(self) -> bool:
@@ -132,10 +157,17 @@ class Node:
         return min(times) if times else None
 
     def rows(self) -> list[dict[str, Any]]:
+        """Every event under this node, folded and cut ones included."""
         out = [self.event] if self.event is not None else []
-        for c in self.children:
+        out.extend(self.repeats)
+        for c in [*self.children, *self.cut]:
             out.extend(c.rows())
         return out
+
+    @property
+    def own_rows(self) -> int:
+        """Rows this node takes in a tree, its children apart: its line, and one for a folded run."""
+        return 1 + (1 if self.repeats else 0)
 
 
 def _group_key(r: dict[str, Any], http_traces: set[str]) -> str | None:
@@ -196,3 +228,91 @@ def nest_spans(nodes: list[Node]) -> list[Node]:
         if e is not None and e.get("kind") == "span" and e.get("span_id") and not n.is_request:
             spans.setdefault(e["span_id"], n)
     return out
+
+
+# What varies between repeats of one log line: UUIDs, hex ids (with a digit, so words like
+# "added" stay), then any number.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+_HEX = re.compile(r"\b(?:0x)?(?=[0-9a-f]*\d)[0-9a-f]{6,}\b", re.I)
+_NUM = re.compile(r"\d+(?:[.,]\d+)*")
+
+MIN_RUN = 3  # runs shorter than this are shown whole
+
+
+def shape(message: str | None) -> str:
+    """`message` with UUIDs, hex ids and numbers masked: equal for repeats of one log line."""
+    s = _UUID.sub("<uuid>", message or "")
+    s = _HEX.sub("<hex>", s)
+    return _NUM.sub("#", s)
+
+
+def _like_key(n: Node) -> tuple[Any, ...] | None:
+    """What makes two sibling events alike, or None for nodes that never fold: nodes with
+    events nested under them (a request with its services' lines, a span with its logs). A
+    request that is only its HTTP call (a polling browser) folds like an event."""
+    e = n.event
+    if e is None or n.children:
+        return None
+    return (
+        n.is_request,
+        e.get("service"),
+        e.get("level"),
+        e.get("kind"),
+        e.get("method"),
+        e.get("status"),
+        shape(e.get("url")),
+        shape(e.get("message")),
+    )
+
+
+def collapse(nodes: list[Node], min_run: int = MIN_RUN) -> list[Node]:
+    """`nodes` with every run of `min_run` or more consecutive like siblings folded into its
+    first event (`Node.repeats` holds the others), at every depth of the tree."""
+    out: list[Node] = []
+    i = 0
+    while i < len(nodes):
+        n = nodes[i]
+        key = _like_key(n)
+        j = i + 1
+        if key is not None:
+            while j < len(nodes) and _like_key(nodes[j]) == key:
+                j += 1
+        if j - i >= min_run:
+            out.append(replace(n, repeats=[m.event for m in nodes[i + 1 : j] if m.event is not None]))
+        elif n.children:
+            out.append(replace(n, children=collapse(n.children, min_run)))
+        else:
+            out.extend(nodes[i:j])
+        i = j
+    return out
+
+
+def limit(nodes: list[Node], max_rows: int) -> tuple[list[Node], int]:
+    """The first `max_rows` rows of a tree, in order, and the number of events left out.
+
+    A row is an event, a request's header line, or a folded run's summary line. A request
+    is never shown as a bare header: it comes with its first row or not at all. Nodes that
+    lose children keep them in `Node.cut`, so request headers still summarise all events."""
+    left = max_rows
+    hidden = 0
+    stopped = False
+
+    def take(ns: list[Node]) -> tuple[list[Node], list[Node]]:
+        nonlocal left, hidden, stopped
+        kept: list[Node] = []
+        for i, n in enumerate(ns):
+            first = n.children[0].own_rows if n.is_request and n.children else 0
+            if stopped or n.own_rows + first > left:
+                stopped = True
+                rest = ns[i:]
+                hidden += sum(len(m.rows()) for m in rest)
+                return kept, rest
+            left -= n.own_rows
+            if n.children:
+                shown, cut = take(n.children)
+                n = replace(n, children=shown, cut=[*cut, *n.cut])
+            kept.append(n)
+        return kept, []
+
+    shown, _ = take(nodes)
+    return shown, hidden

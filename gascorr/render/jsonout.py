@@ -1,9 +1,14 @@
-"""JSON and NDJSON output: one document, or one JSON object per line, streamed."""
+"""JSON and NDJSON output: one document, or one JSON object per line, streamed.
+
+The `*_batches` writers take rows a batch at a time (as a query streams them) and flush
+after each batch, so a reader sees the first rows while later ones are still being fetched.
+A JSON array is written element by element, byte for byte as `dumps(list)` would write it.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any
 
@@ -39,5 +44,38 @@ def write_ndjson(out: IO[str], docs: Iterable[Any]) -> int:
         n += 1
         if n % 512 == 0:
             out.flush()
+    out.flush()
+    return n
+
+
+def write_ndjson_batches(out: IO[str], batches: Iterable[Sequence[Any]]) -> int:
+    """Each doc of each batch on its own line, flushed after every batch; returns the count."""
+    n = 0
+    for batch in batches:
+        if not batch:
+            continue
+        out.write("".join(dumps(d, indent=None) + "\n" for d in batch))
+        out.flush()
+        n += len(batch)
+    out.flush()
+    return n
+
+
+def write_array_batches(out: IO[str], batches: Iterable[Sequence[Any]]) -> int:
+    """One JSON array of every doc, written and flushed batch by batch; returns the count.
+    Nothing is written until the first batch arrives, so an error before it leaves stdout
+    empty."""
+    n = 0
+    for batch in batches:
+        if not batch:
+            continue
+        parts = []
+        for d in batch:
+            parts.append(",\n" if n else "[\n")
+            parts.append("  " + dumps(d).replace("\n", "\n  "))
+            n += 1
+        out.write("".join(parts))
+        out.flush()
+    out.write("\n]\n" if n else "[]\n")
     out.flush()
     return n

@@ -5,10 +5,16 @@ Each event line reads `+rel  service  LEVEL  message`; a request branch reads
 session (top level) or of the request (inside it); `absolute=True` shows UTC clock times
 instead. Levels and HTTP statuses are coloured by class and errors are bold red.
 Continuation lines (tracebacks) follow their event, indented, up to `max_lines`.
+
+A folded run (`timeline.collapse`) shows its first event, then one line in the level column
+and the message column: `INFO  … 41 more like this over 2.3s (+1.2s … +3.5s)`, the times
+being those of the folded events. A tree cut by `timeline.limit` ends with one line that
+says how many events it leaves out.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -132,7 +138,7 @@ class TreeRenderer:
     def request_label(self, node: Node, origin: datetime | None) -> Text:
         from rich.text import Text
 
-        rows = node.rows()
+        rows = replace(node, repeats=[]).rows()  # its own events, not those of requests folded into it
         start = node.start
         t = Text()
         t.append(f"{self._time(start, origin):>9} ", style="cyan")
@@ -157,7 +163,34 @@ class TreeRenderer:
             t.append(f"  · {errors} error{'s' if errors != 1 else ''}", style="bold red")
         return t
 
-    def render(self, title: Text, nodes: list[Node], origin: datetime | None) -> Tree:
+    def run_text(self, first: dict[str, Any], repeats: list[dict[str, Any]], origin: datetime | None) -> RenderableType:
+        """The line under the first event of a folded run: how many more, over how long, when."""
+        from rich.table import Table
+        from rich.text import Text
+
+        level = first.get("level")
+        error = level in ("ERROR", "FATAL")
+        t = Text(f"… {len(repeats):,} more like this", style="bold red" if error else "dim italic")
+        times = [r["ts"] for r in repeats if r.get("ts") is not None]
+        if times:
+            lo, hi = min(times), max(times)
+            if hi > lo:
+                span = fmt_ms((hi - lo).total_seconds() * 1000)
+                t.append(f" over {span} ({self._time(lo, origin)} … {self._time(hi, origin)})")
+            else:
+                t.append(f" at {self._time(lo, origin)}")
+        row = Table.grid(padding=(0, 1))
+        row.add_column(width=12 if self.absolute else 9, no_wrap=True)
+        row.add_column(width=self.service_width, no_wrap=True)
+        row.add_column(width=5, no_wrap=True)
+        row.add_column(ratio=1, overflow="fold")
+        row.add_row("", "", Text(level or "·", style=LEVEL_STYLE.get(level or "", "dim")), t)
+        return row
+
+    def render(self, title: Text, nodes: list[Node], origin: datetime | None, hidden: int = 0) -> Tree:
+        """The tree of `nodes` under `title`; `hidden` events left out by `timeline.limit` are
+        counted on a last line."""
+        from rich.text import Text
         from rich.tree import Tree
 
         all_rows = [r for n in nodes for r in n.rows()]
@@ -165,17 +198,27 @@ class TreeRenderer:
             self.service_width = min(max((len(r.get("service") or "-") for r in all_rows), default=1), 24)
         tree = Tree(title, guide_style="dim")
         self._add(tree, nodes, origin)
+        if hidden:
+            tree.add(
+                Text(
+                    f"… {hidden:,} more event{'s' if hidden != 1 else ''} not shown (use --full or --max-events)",
+                    style="bold yellow",
+                )
+            )
         return tree
 
     def _add(self, parent: Tree, nodes: list[Node], origin: datetime | None) -> None:
         """Add `nodes` under `parent`: requests as branches (times relative to the request's
-        start), spans with the events nested inside them."""
+        start), spans with the events nested inside them, a folded run as its first event and
+        a summary line."""
         for n in nodes:
             if n.is_request:
                 self._add(parent.add(self.request_label(n, origin)), n.children, n.start)
             elif n.event is not None:
                 branch = parent.add(self.event_text(n.event, origin))
                 self._add(branch, n.children, origin)
+            if n.repeats and n.event is not None:
+                parent.add(self.run_text(n.event, n.repeats, origin))
 
 
 def header(kind: str, ident: str, doc: dict[str, Any]) -> Text:
