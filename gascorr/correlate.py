@@ -27,13 +27,32 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-# Per source: distinct id tuples. Page keys are `source#pageref` for HAR pages and entries.
+# Per source: its distinct id tuples, each with the rows of the source's events file that
+# carry it (`rows`: 0-based row numbers). Page keys are `source#pageref` for HAR pages and
+# entries. Linking reads the tuples; the session and request indexes (`INDEX_SQL`) read the rows.
 EDGES_SQL = """
-SELECT DISTINCT session_id AS s, request_id AS r, trace_id AS t,
-       CASE WHEN format = 'har' AND json_extract_string(attrs, '$.pageref') IS NOT NULL
-            THEN source || '#' || json_extract_string(attrs, '$.pageref') END AS p
-FROM {events}
-WHERE request_id IS NOT NULL OR trace_id IS NOT NULL OR format = 'har'
+SELECT s, r, t, p, list(file_row_number ORDER BY file_row_number) AS rows
+FROM (SELECT session_id AS s, request_id AS r, trace_id AS t, file_row_number,
+             CASE WHEN format = 'har' AND json_extract_string(attrs, '$.pageref') IS NOT NULL
+                  THEN source || '#' || json_extract_string(attrs, '$.pageref') END AS p
+      FROM read_parquet(?, file_row_number = true)
+      WHERE session_id IS NOT NULL OR request_id IS NOT NULL OR trace_id IS NOT NULL OR format = 'har')
+GROUP BY ALL
+"""
+
+# Every event that resolves to a session or a request, as (file, row, session, request): the
+# same resolution as the `events` view (query.RESOLUTION) — own ids first, then the links
+# of its request, trace and page — computed once per ingest from the edges files. `{edges}`
+# has the edges columns plus `file`, the events file the rows are in.
+INDEX_SQL = """
+SELECT e.file, unnest(e.rows)::INTEGER AS row,
+       coalesce(e.s, lr.session, lt.session, lp.session) AS session,
+       coalesce(e.r, lt.request) AS request
+FROM {edges} e
+LEFT JOIN links lr ON lr.kind = 'request' AND lr.id = e.r
+LEFT JOIN links lt ON lt.kind = 'trace' AND lt.id = e.t
+LEFT JOIN links lp ON lp.kind = 'page' AND lp.id = e.p
+WHERE coalesce(e.s, lr.session, lt.session, lp.session, e.r, lt.request) IS NOT NULL
 """
 
 MAX_ROUNDS = 50

@@ -74,7 +74,9 @@ def fingerprint(src: Source) -> str:
 def _edges_schema() -> Any:
     import pyarrow as pa
 
-    return pa.schema([("s", pa.string()), ("r", pa.string()), ("t", pa.string()), ("p", pa.string())])
+    return pa.schema(
+        [("s", pa.string()), ("r", pa.string()), ("t", pa.string()), ("p", pa.string()), ("rows", pa.list_(pa.int64()))]
+    )
 
 
 # formats of sources listed in the manifest but not read
@@ -109,7 +111,7 @@ def ingest_source(
     ed_rel: str | None = None
     if rows:
         path = os.path.join(root, ev_rel)
-        edges = arrow(con, EDGES_SQL.format(events="read_parquet(?)"), [path])
+        edges = arrow(con, EDGES_SQL, [path])
         if edges.num_rows:
             ed_rel = store.new_name("events", ".edges.parquet")
             store.write_parquet_plain(root, ed_rel, edges.cast(_edges_schema()))
@@ -245,12 +247,12 @@ def ingest(
             report.warnings.extend(f"{printable(src.name)}:{line}: {printable(why)}" for line, why in res.notes)
             changed = True
             if done < total and time.monotonic() - last_commit > store.CHECKPOINT_SECONDS:
-                m.links = relink(root, m)
+                relink(root, m)
                 store.commit(root, m, final=False)
                 last_commit, changed, touched = time.monotonic(), False, False
         if changed or touched:
             if changed:
-                m.links = relink(root, m)
+                relink(root, m)
             store.commit(root, m)
     return report
 
@@ -302,20 +304,34 @@ def _map(fn: Callable[[Source], Any], items: list[Source], workers: int | None) 
         yield from pool.map(fn, items)
 
 
-def relink(root: str, m: store.Manifest) -> str | None:
-    """Recompute the links table from every source's edges; returns its store-relative path."""
-    from gascorr.correlate import compute_links
+def relink(root: str, m: store.Manifest) -> None:
+    """Recompute the links table and the session and request indexes from every source's
+    edges, and name the new files in `m` (committed by the caller)."""
+    from gascorr.correlate import INDEX_SQL, compute_links
     from gascorr.engine import arrow, connect, literal
 
-    files = m.edge_files(root)
-    if not files:
-        return None
+    by_edges = {os.path.join(root, f.edges): f.parquet for f in m.files.values() if f.edges and f.parquet}
+    if not by_edges:
+        m.links = m.by_session = m.by_request = None
+        return
     con = connect()
     try:
-        con.execute(f"CREATE TEMP TABLE gc_in AS SELECT * FROM read_parquet({literal(files)})")
+        con.execute(
+            f"CREATE TEMP TABLE gc_in AS SELECT * FROM read_parquet({literal(list(by_edges))}, filename = true)"
+        )
         compute_links(con, "gc_in")
-        rel = store.new_name("links", ".parquet")
-        store.write_parquet_plain(root, rel, arrow(con, "SELECT * FROM links"))
+        m.links = store.new_name("links", ".parquet")
+        store.write_parquet_plain(root, m.links, arrow(con, "SELECT * FROM links ORDER BY session, kind, id"))
+        con.execute("CREATE TEMP TABLE gc_files (filename VARCHAR, file VARCHAR)")
+        con.executemany("INSERT INTO gc_files VALUES (?, ?)", list(by_edges.items()))
+        con.execute(
+            "CREATE TEMP TABLE gc_index AS "
+            + INDEX_SQL.format(edges="(SELECT gc_in.*, f.file FROM gc_in JOIN gc_files f USING (filename))")
+        )
+        for col in ("session", "request"):
+            rel = store.new_name("links", f".by-{col}.parquet")
+            t = arrow(con, f"SELECT * FROM gc_index WHERE {col} IS NOT NULL ORDER BY {col}, file, row")
+            store.write_parquet_plain(root, rel, t, row_group_size=store.INDEX_ROW_GROUP)
+            setattr(m, f"by_{col}", rel)
     finally:
         con.close()
-    return rel

@@ -55,17 +55,36 @@ class QueryError(Exception):
 
 @dataclass
 class Store:
+    """One generation of a store: its manifest, and a DuckDB connection with the views,
+    made on first use (a trace answered from the indexes never needs one)."""
+
     root: str
     manifest: store.Manifest
-    con: duckdb.DuckDBPyConnection
+    tz: str = "UTC"
+    allow_external: bool = False
+    _con: duckdb.DuckDBPyConnection | None = None
 
     @classmethod
     def open(cls, root: str, tz: str = "UTC", *, allow_external: bool = False) -> Store:
+        return cls(root, store.load(root), tz, allow_external)
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = self._connect()
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
         from gascorr.engine import connect, literal
         from gascorr.schema import NAMES, sql_type
 
-        m = store.load(root)
-        con = connect(tz)
+        root, m = self.root, self.manifest
+        con = connect(self.tz)
         files = m.event_files(root)
         if files:
             con.execute(f"CREATE TEMP VIEW raw_events AS SELECT * FROM read_parquet({literal(files)})")
@@ -81,12 +100,12 @@ class Store:
         con.execute(EVENTS_VIEW)
         con.execute(SESSIONS_VIEW)
         con.execute(REQUESTS_VIEW)
-        if not allow_external:
+        if not self.allow_external:
             # everything the views need is bound; nothing else on disk or the network is reachable
             con.execute(f"SET allowed_directories = {literal([os.path.abspath(root) + os.sep])}")
             con.execute("SET enable_external_access = false")
             con.execute("SET lock_configuration = true")
-        return cls(root, m, con)
+        return con
 
     def q(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pa.Table:
         import duckdb
@@ -191,6 +210,14 @@ def trace(
     filters: Filters | None = None,
 ) -> pa.Table:
     """The events of one session, request or trace, in timeline order."""
+    if session is not None or request is not None:
+        from gascorr import index
+
+        col, value = ("session", session) if session is not None else ("request", request)
+        assert value is not None
+        found = index.trace(s.root, s.manifest, col, value, filters or Filters())
+        if found is not None:
+            return found
     params: dict[str, Any] = {}
     if session is not None:
         params["id"] = session
@@ -221,6 +248,15 @@ def ambiguous_ids(s: Store) -> pa.Table:
 
 def links_for(s: Store, session: str) -> pa.Table:
     """Ids linked to `session` that are ambiguous (seen with other sessions too)."""
+    if s._con is None and s.manifest.links:
+        # read straight from the links file: a trace answered from the indexes needs no DuckDB
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        t = pq.ParquetFile(os.path.join(s.root, s.manifest.links)).read(columns=["kind", "id", "sessions", "ambiguous"])
+        t = t.filter(t["ambiguous"])  # a handful of rows
+        t = t.filter(pa.array([session in x for x in t["sessions"].to_pylist()], pa.bool_()))
+        return t.select(["kind", "id", "sessions"]).sort_by([("kind", "ascending"), ("id", "ascending")])
     return s.q(
         "SELECT kind, id, sessions FROM links WHERE ambiguous AND list_contains(sessions, $s) ORDER BY kind, id",
         {"s": session},

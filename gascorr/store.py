@@ -4,9 +4,13 @@ Layout (all of it readable by any Parquet engine):
 
     .gascorr/
       manifest.json            which source maps to which files, with counts, rejects, notes
-      events/<id>.parquet      the events of one ingested source (zstd), in line order
-      events/<id>.edges.parquet  the distinct id tuples of that source, for linking
+      events/<id>.parquet      the events of one ingested source (zstd), in line order, in
+                               row groups of about ROW_GROUP_BYTES (a trace reads few of them)
+      events/<id>.edges.parquet  the distinct id tuples of that source and the rows carrying
+                               each, for linking and for the indexes
       links/<gen>.parquet      ids -> session/request, recomputed after each ingest
+      links/<gen>.by-session.parquet  (session, request, events file, row) of every event that
+      links/<gen>.by-request.parquet  resolves to one, sorted by session / by request
       lock                     held while an ingest writes
 
 Atomicity: new Parquet files get new names and are fully written and fsynced before the
@@ -41,9 +45,18 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 MANIFEST = "manifest.json"
+# version of the files' arrangement (not of the event table: that is schema.SCHEMA_VERSION);
+# 2: edges files carry the rows of each id tuple, and the session / request indexes exist
+LAYOUT = 2
 DEFAULT_DIR = ".gascorr"
 GRACE_SECONDS = 600.0
 CHECKPOINT_SECONDS = 60.0
+# rows per row group of the session / request indexes: a lookup reads one or two of them
+INDEX_ROW_GROUP = 8192
+ROW_GROUP_BYTES = 1024 * 1024
+# columns with few distinct values per file; dictionary pages for the others (messages, ids,
+# attrs) cost twice the decoding time of plain ones and save almost nothing after zstd
+DICTIONARY_COLUMNS = ["source", "format", "dialect", "kind", "service", "level", "method"]
 
 
 class StoreError(Exception):
@@ -89,6 +102,9 @@ class Manifest:
     generation: int = 0
     files: dict[str, FileEntry] = field(default_factory=dict)
     links: str | None = None
+    # the events of each session / request as (events file, row): see `correlate.INDEX_SQL`
+    by_session: str | None = None
+    by_request: str | None = None
     schema_version: int = 1
     orphans: dict[str, float] = field(default_factory=dict)  # store-relative path -> when orphaned
 
@@ -102,8 +118,7 @@ class Manifest:
         """Every store-relative file this manifest names."""
         out = {f.parquet for f in self.files.values() if f.parquet}
         out |= {f.edges for f in self.files.values() if f.edges}
-        if self.links:
-            out.add(self.links)
+        out |= {f for f in (self.links, self.by_session, self.by_request) if f}
         return out
 
 
@@ -125,11 +140,18 @@ def load(root: str) -> Manifest:
             f"the store {root} was written with schema version {got}; "
             f"this gascorr writes {SCHEMA_VERSION}: remove the store and ingest again"
         )
+    if d.get("layout", 1) != LAYOUT:
+        raise StoreError(
+            f"the store {root} was written by another version of gascorr (store layout "
+            f"{d.get('layout', 1)}, this one uses {LAYOUT}): remove the store and ingest again"
+        )
     try:
         return Manifest(
             generation=d.get("generation", 0),
             files={k: FileEntry.from_json(v) for k, v in d.get("files", {}).items()},
             links=d.get("links"),
+            by_session=d.get("by_session"),
+            by_request=d.get("by_request"),
             schema_version=d["schema_version"],
             orphans=dict(d.get("orphans") or {}),
         )
@@ -158,8 +180,11 @@ def commit(root: str, m: Manifest, *, final: bool = True) -> None:
     m.generation += 1
     data = {
         "schema_version": m.schema_version,
+        "layout": LAYOUT,
         "generation": m.generation,
         "links": m.links,
+        "by_session": m.by_session,
+        "by_request": m.by_request,
         "orphans": dict(sorted(m.orphans.items())),
         "files": {k: vars(v) for k, v in sorted(m.files.items())},
     }
@@ -234,12 +259,12 @@ def write_parquet(root: str, rel: str, tables: Iterator[Any], schema: Any) -> in
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(tmp, "wb") as f:
-            writer = pq.ParquetWriter(f, schema, compression="zstd", write_statistics=True)
+            writer = pq.ParquetWriter(f, schema, compression="zstd", use_dictionary=DICTIONARY_COLUMNS)
             try:
                 for t in tables:
                     if t.num_rows:
                         t = conform(t) if t.schema != schema else t
-                        writer.write_table(t, row_group_size=64 * 1024)
+                        writer.write_table(t, row_group_size=_rows_per_group(t))
                         rows += t.num_rows
             finally:
                 writer.close()
@@ -253,7 +278,14 @@ def write_parquet(root: str, rel: str, tables: Iterator[Any], schema: Any) -> in
     return rows
 
 
-def write_parquet_plain(root: str, rel: str, table: Any) -> None:
+def _rows_per_group(t: Any) -> int:
+    """Rows per row group for events like `t`'s: about ROW_GROUP_BYTES of Arrow data (so a
+    trace that needs a few rows of a file decodes little), within [1024, 65536] rows."""
+    per_row = max(1, t.nbytes // max(1, t.num_rows))
+    return max(1024, min(65536, ROW_GROUP_BYTES // per_row))
+
+
+def write_parquet_plain(root: str, rel: str, table: Any, row_group_size: int | None = None) -> None:
     """Write one Arrow table to `root/rel` atomically (zstd, fsynced, then renamed)."""
     import pyarrow.parquet as pq
 
@@ -261,7 +293,7 @@ def write_parquet_plain(root: str, rel: str, table: Any) -> None:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path + ".tmp", "wb") as f:
-            pq.write_table(table, f, compression="zstd")
+            pq.write_table(table, f, compression="zstd", row_group_size=row_group_size)
             f.flush()
             os.fsync(f.fileno())
         os.replace(path + ".tmp", path)
