@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from gascorr.ids import is_placeholder, parse_traceparent
+from gascorr.ids import Names, is_placeholder, parse_traceparent
 from gascorr.parsers import ParseContext, read_whole
 from gascorr.sources import service_from_name
 from gascorr.timeparse import iso_to_utc
@@ -48,13 +48,24 @@ def _parse_time(value: Any, tz: str) -> datetime | None:
     return iso_to_utc(value, tz) if isinstance(value, str) else None
 
 
-def _headers(items: Any) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=8)
+def _wanted(n: Names) -> frozenset[str]:
+    """The (lower-case) header names that carry an id or a step."""
+    fixed = ("traceparent", "x-b3-spanid", "x-b3-parentspanid")
+    return frozenset((*n.session_headers, *n.request_headers, *n.trace_headers, *n.step_headers, *fixed))
+
+
+def _headers(items: Any, wanted: frozenset[str]) -> list[tuple[str, str]]:
+    """The headers of `items` named in `wanted`, as (lower-case name, value); the others
+    (most of them) are skipped before any other work."""
     out = []
     if isinstance(items, list):
         for h in items:
-            if isinstance(h, dict) and isinstance(h.get("name"), str):
-                v = h.get("value", "")
-                out.append((h["name"].strip().lower(), v if isinstance(v, str) else json.dumps(v)))
+            if isinstance(h, dict):
+                name = h.get("name")
+                if isinstance(name, str) and (name := name.strip().lower()) in wanted:
+                    v = h.get("value", "")
+                    out.append((name, v if isinstance(v, str) else json.dumps(v)))
     return out
 
 
@@ -244,7 +255,8 @@ def _entry(ent: dict[str, Any], line: int, ctx: ParseContext) -> dict[str, Any]:
     req: dict[str, Any] = ent["request"] if isinstance(ent.get("request"), dict) else {}
     resp: dict[str, Any] = ent["response"] if isinstance(ent.get("response"), dict) else {}
     ids: dict[str, str] = {}
-    for name, value in _headers(req.get("headers")) + _headers(resp.get("headers")):
+    wanted = _wanted(n)
+    for name, value in _headers(req.get("headers"), wanted) + _headers(resp.get("headers"), wanted):
         value = value.strip()
         if is_placeholder(value) or len(value) > MAX_ID:
             continue
