@@ -268,9 +268,15 @@ def _param(p: Any) -> Param:
         variadic=variadic,
         required=bool(p.required),
         envvar=[str(e) for e in envvar],
-        minimum=getattr(p, "min", None),
-        maximum=getattr(p, "max", None),
+        # typer < 0.29 puts the range on the click type (IntRange), 0.29 on the parameter
+        minimum=_bound(p, "min"),
+        maximum=_bound(p, "max"),
     )
+
+
+def _bound(p: Any, which: str) -> Any:
+    value = getattr(p, which, None)
+    return value if value is not None else getattr(p.type, which, None)
 
 
 def _context(cmd: Any, name: str, parent: Any = None) -> Any:

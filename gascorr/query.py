@@ -254,9 +254,12 @@ def links_for(s: Store, session: str) -> pa.Table:
         import pyarrow.parquet as pq
 
         t = pq.ParquetFile(os.path.join(s.root, s.manifest.links)).read(columns=["kind", "id", "sessions", "ambiguous"])
-        t = t.filter(t["ambiguous"])  # a handful of rows
-        t = t.filter(pa.array([session in x for x in t["sessions"].to_pylist()], pa.bool_()))
-        return t.select(["kind", "id", "sessions"]).sort_by([("kind", "ascending"), ("id", "ascending")])
+        from gascorr.index import call
+
+        t = call("filter", t, t["ambiguous"])  # a handful of rows
+        t = call("filter", t, pa.array([session in x for x in t["sessions"].to_pylist()], pa.bool_()))
+        keys = sorted(range(t.num_rows), key=lambda i: (t["kind"][i].as_py(), t["id"][i].as_py()))
+        return call("take", t.select(["kind", "id", "sessions"]), pa.array(keys, pa.int64()))
     return s.q(
         "SELECT kind, id, sessions FROM links WHERE ambiguous AND list_contains(sessions, $s) ORDER BY kind, id",
         {"s": session},

@@ -26,7 +26,27 @@ def _default(o: Any) -> Any:
 
 
 def dumps(doc: Any, *, indent: int | None = 2) -> str:
-    return json.dumps(doc, ensure_ascii=False, indent=indent, default=_default)
+    """`doc` as JSON. With `indent` (the default) the top two levels are laid out one
+    member per line and anything deeper — an event, a row — is written compactly on its
+    own line: readable, diff-able, and encoded by the C encoder (Python's indenting
+    encoder is ~20x slower, which a 2,000-event trace would feel). `indent=None`: one line."""
+    if indent is None:
+        return _compact(doc)
+    return _layout(doc, 0, "")
+
+
+def _compact(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, default=_default)
+
+
+def _layout(doc: Any, depth: int, pad: str) -> str:
+    inner = pad + "  "
+    if depth < 2 and isinstance(doc, dict) and doc:
+        members = (f"{inner}{_compact(str(k))}: {_layout(v, depth + 1, inner)}" for k, v in doc.items())
+        return "{\n" + ",\n".join(members) + "\n" + pad + "}"
+    if depth < 2 and isinstance(doc, list) and doc:
+        return "[\n" + ",\n".join(inner + _compact(v) for v in doc) + "\n" + pad + "]"
+    return _compact(doc)
 
 
 def write_doc(out: IO[str], doc: Any) -> None:
@@ -72,7 +92,7 @@ def write_array_batches(out: IO[str], batches: Iterable[Sequence[Any]]) -> int:
         parts = []
         for d in batch:
             parts.append(",\n" if n else "[\n")
-            parts.append("  " + dumps(d).replace("\n", "\n  "))
+            parts.append("  " + _compact(d))
             n += 1
         out.write("".join(parts))
         out.flush()
