@@ -5,9 +5,11 @@
 
 Generates the synthetic folder (`bench/synth.py`, cached by scale and seed), then times
 whole processes — median of several runs, with hyperfine when it is installed, otherwise
-`time.perf_counter` around `subprocess` — and their peak RSS (`/usr/bin/time -f %M` when
-present, otherwise the kernel's `ru_maxrss` of the child from `os.wait4`). See README.md
-beside this file for what each row means.
+`time.perf_counter` around `subprocess` — and their peak RSS: the larger of the kernel's
+max RSS of the process (`/usr/bin/time -f %M` when present, else `os.wait4`) and the peak
+of the summed RSS of the process and all its descendants, sampled from /proc every 20 ms
+(a large ingest parses in worker processes). See README.md beside this file for what each
+row means.
 """
 
 from __future__ import annotations
@@ -65,6 +67,55 @@ class Timing:
         return self.median_s is not None
 
 
+class TreeRss(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants from /proc (Linux only;
+    elsewhere `peak_mib` stays None). The timing wrapper itself (a few MiB) is included."""
+
+    PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def __init__(self, pid: int, every: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak_mib: float | None = None
+        self._done = threading.Event()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def run(self) -> None:
+        if not os.path.isdir("/proc"):
+            return
+        while not self._done.is_set():
+            total = self._tree_pages()
+            if total:
+                mib = total * self.PAGE / 2**20
+                self.peak_mib = max(self.peak_mib or 0.0, mib)
+            self._done.wait(self.every)
+
+    def _tree_pages(self) -> int:
+        children: dict[int, list[int]] = {}
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open(f"/proc/{d}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+        pages, todo = 0, [self.pid]
+        while todo:
+            pid = todo.pop()
+            try:
+                with open(f"/proc/{pid}/statm", "rb") as f:
+                    pages += int(f.read().split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+            todo.extend(children.get(pid, ()))
+        return pages
+
+
 def run_once(
     cmd: list[str], env: dict[str, str] | None = None, timeout: float | None = None, capture: bool = False
 ) -> tuple[float, float | None, int, str]:
@@ -81,9 +132,12 @@ def run_once(
             timer = threading.Timer(timeout, p.kill) if timeout else None
             if timer:
                 timer.start()
+            tree = TreeRss(p.pid)
+            tree.start()
             try:
                 _, status, ru = os.wait4(p.pid, 0)
             finally:
+                tree.stop()
                 if timer:
                     timer.cancel()
             secs = time.perf_counter() - t0
@@ -95,6 +149,8 @@ def run_once(
                 rss = int(Path(rss_path).read_text().split()[-1]) / 1024
         else:
             rss = ru.ru_maxrss / 1024
+        if tree.peak_mib is not None and (rss is None or tree.peak_mib > rss):
+            rss = tree.peak_mib
         text = Path(out_path).read_text(errors="replace") if capture else ""
     return secs, rss, code, text
 

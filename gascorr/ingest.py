@@ -3,8 +3,13 @@
 A source is unchanged when its size and mtime match the manifest, or when they differ but
 its content fingerprint (BLAKE2b of the decompressed bytes) does not; unchanged sources are
 not read again. A changed source gets new files and its old ones are swept after the
-commit. Sources are parsed in parallel, one DuckDB connection per worker thread (DuckDB
-releases the GIL).
+commit.
+
+Parallelism: DuckDB 2.0's Python API holds the GIL while a query runs, so threads do not
+parse two files at once. A large ingest (at least PROCESS_MIN_BYTES in two or more files)
+parses in worker processes, one per core, largest files first, each with a one-thread
+DuckDB connection; a small one parses in this process, one file at a time, with a DuckDB
+connection that uses every core inside each query.
 
 Nothing in one file can stop the others: a file that cannot be read, a refused
 decompression bomb or a parser bug becomes one warning naming the file. Binary files and
@@ -23,7 +28,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,7 +86,11 @@ def _edges_schema() -> Any:
 # formats of sources listed in the manifest but not read
 SKIPPED_FORMATS = ("binary", "encrypted")
 
+# a large ingest parses in worker processes when there is at least this much to read
+PROCESS_MIN_BYTES = 48 * 1024 * 1024
+
 _local = threading.local()
+_threads: int | None = None  # DuckDB threads per connection: 1 in a worker process, else all
 
 
 def _con(tz: str) -> duckdb.DuckDBPyConnection:
@@ -90,9 +98,15 @@ def _con(tz: str) -> duckdb.DuckDBPyConnection:
     if con is None or getattr(_local, "tz", None) != tz:
         from gascorr.engine import connect
 
-        con = connect(tz, threads=1)
+        con = connect(tz, threads=_threads)
         _local.con, _local.tz = con, tz
     return con
+
+
+def _in_worker() -> None:
+    """Initializer of a worker process: its connection uses one thread (the others are busy)."""
+    global _threads
+    _threads = 1
 
 
 def ingest_source(
@@ -195,66 +209,81 @@ def ingest(
                     pass
             todo.append(src)
 
-        unreadable: tuple[type[BaseException], ...] = (
-            *_damage_types(),
-            InputError,
-            NotImplementedError,
-            RuntimeError,
-        )
-
-        def work(src: Source) -> store.FileEntry | str:
-            shown = printable(src.name)
-            try:
-                if src.skip:
-                    return _skipped_entry(src, "encrypted", src.skip)
-                kind = _kind(src)
-                if kind == "binary":
-                    return _skipped_entry(src, "binary", "a binary file, not a log")
-                return ingest_source(root, src, kind, names, tz, dialect_hint)
-            except BombError as e:
-                return f"{shown}: {printable(str(e))}"
-            except store.StoreError:
-                raise
-            except unreadable as e:
-                if isinstance(e, OSError) and _is_store_error(e, root):
-                    raise store.StoreError(f"cannot write to the store {root}: {_why(e)}") from e
-                return f"{shown}: cannot read: {printable(_why(e))}"
-            except Exception as e:  # a parser bug must not cost the other files
-                if strict:
-                    raise
-                why = printable(f"{type(e).__name__}: {e}".splitlines()[0])
-                return f"{shown}: could not parse ({why}); run with --debug for details"
-
         changed = False
         done, total = 0, len(todo)
         last_commit = time.monotonic()
-        for src, res in zip(todo, _map(work, todo, workers), strict=True):
+        jobs = [Job(root, src, names, tz, dialect_hint, strict) for src in todo]
+        said: dict[str, list[str]] = {}  # each source's warnings, reported in the sources' order
+        for src, res in _map(jobs, workers):
             done += 1
             if progress:
                 progress(src.name, done, total)
             if isinstance(res, str):
-                report.warnings.append(res)
+                said[src.key] = [res]
                 continue
             res.settings = settings
             m.files[src.key] = res
             if res.format in SKIPPED_FORMATS:
                 if res.format == "binary":
                     report.skipped_binary.append(src.name)
-                report.warnings.extend(f"{printable(src.name)}: {printable(w)}" for w in res.warnings)
+                said[src.key] = [f"{printable(src.name)}: {printable(w)}" for w in res.warnings]
                 touched = True
                 continue
             report.parsed.append(res)
-            report.warnings.extend(f"{printable(src.name)}:{line}: {printable(why)}" for line, why in res.notes)
+            said[src.key] = [f"{printable(src.name)}:{line}: {printable(why)}" for line, why in res.notes]
             changed = True
             if done < total and time.monotonic() - last_commit > store.CHECKPOINT_SECONDS:
                 relink(root, m)
                 store.commit(root, m, final=False)
                 last_commit, changed, touched = time.monotonic(), False, False
+        order = {src.key: i for i, src in enumerate(todo)}
+        report.parsed.sort(key=lambda e: order[e.key])
+        for src in todo:
+            report.warnings.extend(said.get(src.key, ()))
         if changed or touched:
             if changed:
                 relink(root, m)
             store.commit(root, m)
     return report
+
+
+@dataclass(frozen=True)
+class Job:
+    """One source to parse, with everything a worker process needs (it is pickled)."""
+
+    root: str
+    src: Source
+    names: Names
+    tz: str
+    dialect_hint: str | None
+    strict: bool
+
+
+def work(job: Job) -> store.FileEntry | str:
+    """Parse one source into the store: its manifest entry, or a warning naming the file."""
+    src, root = job.src, job.root
+    unreadable: tuple[type[BaseException], ...] = (*_damage_types(), InputError, NotImplementedError, RuntimeError)
+    shown = printable(src.name)
+    try:
+        if src.skip:
+            return _skipped_entry(src, "encrypted", src.skip)
+        kind = _kind(src)
+        if kind == "binary":
+            return _skipped_entry(src, "binary", "a binary file, not a log")
+        return ingest_source(root, src, kind, job.names, job.tz, job.dialect_hint)
+    except BombError as e:
+        return f"{shown}: {printable(str(e))}"
+    except store.StoreError:
+        raise
+    except unreadable as e:
+        if isinstance(e, OSError) and _is_store_error(e, root):
+            raise store.StoreError(f"cannot write to the store {root}: {_why(e)}") from e
+        return f"{shown}: cannot read: {printable(_why(e))}"
+    except Exception as e:  # a parser bug must not cost the other files
+        if job.strict:
+            raise
+        why = printable(f"{type(e).__name__}: {e}".splitlines()[0])
+        return f"{shown}: could not parse ({why}); run with --debug for details"
 
 
 def _skipped_entry(src: Source, fmt: str, why: str) -> store.FileEntry:
@@ -295,13 +324,29 @@ def _why(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-def _map(fn: Callable[[Source], Any], items: list[Source], workers: int | None) -> Iterator[Any]:
-    n = workers or min(2, os.cpu_count() or 1)
-    if n <= 1 or len(items) <= 1:
-        yield from map(fn, items)
+def _map(jobs: list[Job], workers: int | None) -> Iterator[tuple[Source, store.FileEntry | str]]:
+    """(source, result) for every job, as they finish: in worker processes for a large
+    ingest (largest files first, so the last one does not run alone), else here in turn."""
+    n = workers or min(os.cpu_count() or 1, 4)
+    total = sum(j.src.size for j in jobs)
+    if n <= 1 or len(jobs) < 2 or total < PROCESS_MIN_BYTES:
+        for j in jobs:
+            yield j.src, work(j)
         return
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        yield from pool.map(fn, items)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn, not fork: the parent may hold DuckDB and Arrow thread pools
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=ctx, initializer=_in_worker) as pool:
+        futures = {pool.submit(work, j): j for j in sorted(jobs, key=lambda j: -j.src.size)}
+        try:
+            for f in as_completed(futures):
+                yield futures[f].src, f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
 
 
 def relink(root: str, m: store.Manifest) -> None:

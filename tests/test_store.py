@@ -336,3 +336,28 @@ def test_manifest_is_plain_json_naming_parquet(tmp_path: Path) -> None:
     (entry,) = doc["files"].values()
     assert (st / entry["parquet"]).read_bytes()[:4] == b"PAR1"
     assert entry["lines"] == entry["events"] == 10
+
+
+def _table_dump(store_dir: str) -> list[Any]:
+    r = run_cli("sql", "SELECT * EXCLUDE (attrs), attrs FROM events ORDER BY source, line", "--store", store_dir)
+    assert r.code == 0, r.err
+    return [json.dumps(row, sort_keys=True) for row in r.json()]
+
+
+def test_worker_processes_give_the_same_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large ingest parses in worker processes: same events, links, warnings and rejects
+    as parsing in this process, in the same order in the report."""
+    from gascorr import ingest
+
+    fixtures = str(Path(__file__).resolve().parent.parent / "fixtures")
+    here = ingest.ingest([fixtures], str(tmp_path / "here"), workers=1)
+    monkeypatch.setattr(ingest, "PROCESS_MIN_BYTES", 0)
+    pool = ingest.ingest([fixtures], str(tmp_path / "pool"), workers=2)
+    assert [e.source for e in pool.parsed] == [e.source for e in here.parsed]
+    assert pool.warnings == here.warnings
+    assert pool.events == here.events and pool.rejected == here.rejected
+    assert _table_dump(str(tmp_path / "pool")) == _table_dump(str(tmp_path / "here"))
+    for name in ("sessions", "requests"):
+        a = run_cli(name, "--store", str(tmp_path / "pool"), "-f", "json").json()
+        b = run_cli(name, "--store", str(tmp_path / "here"), "-f", "json").json()
+        assert a == b

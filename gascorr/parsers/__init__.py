@@ -49,6 +49,7 @@ MAX_LINE_BYTES = 32 * 1024 * 1024
 MAX_RAW_BYTES = 8 * 1024 * 1024
 MAX_REJECT_LOCATIONS = 20
 MAX_NOTES = 20
+LINES_PER_BATCH = 16 * 1024
 RAW_KEY = "_raw_b64"
 
 
@@ -335,19 +336,28 @@ def _decode(body: bytes, first: int, ctx: ParseContext) -> str:
 
 
 def lines_table(chunk: Chunk) -> pa.Table:
-    """A one-row Arrow table whose `lines` column is the list of the chunk's lines."""
+    """The chunk's lines as a table `(n, line)` (`n`: the 1-based line number), in record
+    batches of LINES_PER_BATCH rows, so that DuckDB can scan it on several threads."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+
+    from gascorr.index import call
 
     if chunk.nlines == 0:
-        return pa.table({"lines": pa.array([[]], pa.list_(pa.large_string()))})
-    arr = pa.array([chunk.text], pa.large_string())
-    return pa.table({"lines": pc.split_pattern(arr, "\n")})
+        return pa.table({"n": pa.array([], pa.int64()), "line": pa.array([], pa.large_string())})
+    lines = call("list_flatten", call("split_pattern", pa.array([chunk.text], pa.large_string()), options=_split()))
+    n = pa.array(range(chunk.first, chunk.first + len(lines)), pa.int64())
+    return pa.Table.from_batches(pa.table({"n": n, "line": lines}).to_batches(max_chunksize=LINES_PER_BATCH))
 
 
-# SQL that unnests a registered `lines_table` named {rel} into (n, line), CR stripped.
-def unnest_sql(rel: str, first: int) -> str:
-    return f"SELECT generate_subscripts(lines, 1) + {first - 1} AS n, rtrim(unnest(lines), chr(13)) AS line FROM {rel}"
+def _split() -> Any:
+    from gascorr.index import _options
+
+    return _options("SplitPatternOptions", "\n")
+
+
+# SQL reading a registered `lines_table` named {rel} as (n, line), CR stripped.
+def unnest_sql(rel: str) -> str:
+    return f"SELECT n, rtrim(line, chr(13)) AS line FROM {rel}"
 
 
 def parse(source: Source, kind: str, ctx: ParseContext) -> Iterator[pa.Table]:

@@ -174,7 +174,7 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
                     WHEN left(ltrim(line), 1) = '{{' THEN CASE WHEN json_valid(line) THEN 'obj' ELSE 'bad' END
                     WHEN left(ltrim(line), 1) = '[' AND json_valid(line) THEN 'notobj'
                     ELSE 'text' END AS cls
-                FROM ({unnest_sql("gc_lines", chunk.first)})""")
+                FROM ({unnest_sql("gc_lines")})""")
             con.unregister("gc_lines")
             counts = dict(con.execute("SELECT cls, count(*) FROM cls GROUP BY cls").fetchall())
             ctx.lines += sum(counts.values())

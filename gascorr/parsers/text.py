@@ -691,7 +691,7 @@ class Stage:
 
 
 def _base_stage(first: int, prefix: Prefix | None, services: list[str] | None, exclude: bool) -> Stage:
-    base = unnest_sql("gc_lines", first)
+    base = unnest_sql("gc_lines")
     if prefix is None:
         return Stage(f"SELECT n, line, NULL::VARCHAR AS svc0, NULL::VARCHAR AS ts0 FROM ({base})")
     names = prefix.groups
