@@ -367,6 +367,7 @@ def _report(r: IngestReport, quiet: bool) -> None:
         ENV.say(
             f"ingested {len(r.parsed)} file{'s' if len(r.parsed) != 1 else ''} "
             f"({r.events:,} events, {r.rejected:,} rejected lines), {r.unchanged} unchanged"
+            + (f"; only the lines appended to {len(r.appended)} of them were parsed" if r.appended else "")
         )
 
 
@@ -460,6 +461,7 @@ def ingest(
     c = _common(store, fmt, tz, color, quiet, debug, dialect, config, width)
     r = _ingest(c, paths)
     assert r is not None
+    appended = set(r.appended)
     files = [
         {
             "source": f.source,
@@ -468,6 +470,7 @@ def ingest(
             "lines": f.lines,
             "events": f.events,
             "rejected": f.rejected,
+            "appended": f.source in appended,
         }
         for f in r.parsed
     ]

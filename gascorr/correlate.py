@@ -65,20 +65,31 @@ def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
         SELECT s, CASE WHEN r IS NOT NULL THEN 'r:' || r END AS r, CASE WHEN t IS NOT NULL THEN 't:' || t END AS t,
                CASE WHEN p IS NOT NULL THEN 'p:' || p END AS p
         FROM {edges_rel}""")
+    # every node with the session and request it was seen with on each tuple
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE gc_obs AS
+        SELECT s, r, r AS node FROM gc_tuples WHERE r IS NOT NULL
+        UNION ALL SELECT s, r, t FROM gc_tuples WHERE t IS NOT NULL
+        UNION ALL SELECT s, r, p FROM gc_tuples WHERE p IS NOT NULL""")
+    # per node: the least and greatest session and (other) request seen directly — one of
+    # each is what matters; two sessions make it ambiguous, two requests keep a trace apart
     con.execute("""
         CREATE OR REPLACE TEMP TABLE gc_direct AS
-        SELECT node, list(DISTINCT s ORDER BY s) FILTER (WHERE s IS NOT NULL) AS sessions,
-               list(DISTINCT r ORDER BY r) FILTER (WHERE r IS NOT NULL AND r <> node) AS requests
-        FROM (SELECT s, r, unnest([r, t, p]) AS node FROM gc_tuples)
-        WHERE node IS NOT NULL GROUP BY node""")
+        SELECT node, min(s) AS s1, max(s) AS s2,
+               min(r) FILTER (WHERE r <> node) AS r1, max(r) FILTER (WHERE r <> node) AS r2
+        FROM gc_obs GROUP BY node""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE gc_amb AS
+        SELECT node, list(DISTINCT s ORDER BY s) AS sessions
+        FROM gc_obs WHERE node IN (SELECT node FROM gc_direct WHERE s1 <> s2) AND s IS NOT NULL
+        GROUP BY node""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE gc_edges AS
-        WITH amb AS (SELECT node FROM gc_direct WHERE len(sessions) > 1),
-        pairs AS (SELECT r AS a, t AS b FROM gc_tuples WHERE r IS NOT NULL AND t IS NOT NULL
+        WITH pairs AS (SELECT r AS a, t AS b FROM gc_tuples WHERE r IS NOT NULL AND t IS NOT NULL
                   UNION SELECT r, p FROM gc_tuples WHERE r IS NOT NULL AND p IS NOT NULL
                   UNION SELECT t, p FROM gc_tuples WHERE t IS NOT NULL AND p IS NOT NULL)
-        SELECT a, b FROM pairs WHERE a NOT IN (SELECT node FROM amb) AND b NOT IN (SELECT node FROM amb)
-        UNION SELECT b, a FROM pairs WHERE a NOT IN (SELECT node FROM amb) AND b NOT IN (SELECT node FROM amb)""")
+        SELECT a, b FROM pairs WHERE a NOT IN (SELECT node FROM gc_amb) AND b NOT IN (SELECT node FROM gc_amb)
+        UNION SELECT b, a FROM pairs WHERE a NOT IN (SELECT node FROM gc_amb) AND b NOT IN (SELECT node FROM gc_amb)""")
     con.execute("CREATE OR REPLACE TEMP TABLE gc_label AS SELECT node, node AS comp FROM gc_direct")
     for _ in range(MAX_ROUNDS):
         con.execute("""
@@ -94,19 +105,19 @@ def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
             break
     con.execute("""
         CREATE OR REPLACE TEMP TABLE links AS
-        WITH d AS (SELECT d.node, d.sessions, d.requests, l.comp FROM gc_direct d JOIN gc_label l USING (node)),
-        c AS (SELECT comp, list(DISTINCT s ORDER BY s) AS sessions
-              FROM (SELECT comp, unnest(sessions) AS s FROM d WHERE len(sessions) = 1) GROUP BY comp)
+        WITH d AS (SELECT d.*, l.comp FROM gc_direct d JOIN gc_label l USING (node)),
+        c AS (SELECT comp, min(s1) AS c1, max(s1) AS c2 FROM d WHERE s1 = s2 GROUP BY comp)
         SELECT CASE left(d.node, 1) WHEN 'r' THEN 'request' WHEN 't' THEN 'trace' ELSE 'page' END AS kind,
                substr(d.node, 3) AS id,
-               CASE WHEN len(d.sessions) > 1 THEN NULL
-                    WHEN len(d.sessions) = 1 THEN d.sessions[1]
-                    WHEN len(c.sessions) = 1 THEN c.sessions[1] END AS session,
-               CASE WHEN left(d.node, 1) = 't' AND len(d.requests) = 1 THEN substr(d.requests[1], 3) END AS request,
-               coalesce(len(d.sessions) > 1, false) AS ambiguous,
-               coalesce(d.sessions, []) AS sessions,
-               coalesce(len(c.sessions) > 1, false) AS conflict
-        FROM d LEFT JOIN c USING (comp)
+               CASE WHEN d.s1 <> d.s2 THEN NULL
+                    WHEN d.s1 IS NOT NULL THEN d.s1
+                    WHEN c.c1 = c.c2 THEN c.c1 END AS session,
+               CASE WHEN left(d.node, 1) = 't' AND d.r1 = d.r2 THEN substr(d.r1, 3) END AS request,
+               coalesce(d.s1 <> d.s2, false) AS ambiguous,
+               CASE WHEN d.s1 <> d.s2 THEN a.sessions WHEN d.s1 IS NOT NULL THEN [d.s1] ELSE []::VARCHAR[] END
+                   AS sessions,
+               coalesce(c.c1 <> c.c2, false) AS conflict
+        FROM d LEFT JOIN c USING (comp) LEFT JOIN gc_amb a USING (node)
         ORDER BY kind, id""")
-    for t in ("gc_tuples", "gc_direct", "gc_edges", "gc_label"):
+    for t in ("gc_tuples", "gc_obs", "gc_direct", "gc_amb", "gc_edges", "gc_label"):
         con.execute(f"DROP TABLE IF EXISTS {t}")

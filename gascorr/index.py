@@ -102,22 +102,15 @@ def trace(root: str, m: Manifest, col: str, value: str, filters: Filters) -> pa.
 
     hits = _matching(os.path.join(root, rel), col, value)
     other = "request" if col == "session" else "session"
-    files = hits["file"].to_pylist()
-    rows = hits["row"].to_pylist()
-    others = hits[other].to_pylist()
-    spans = []  # (file, first, end) of each file's run of hits
-    i = 0
-    while i < len(files):
-        j = i
-        while j < len(files) and files[j] == files[i]:
-            j += 1
-        spans.append((files[i], i, j))
-        i = j
+    by_file: dict[str, list[tuple[int, str | None]]] = {}
+    for f, row, o in zip(hits["file"].to_pylist(), hits["row"].to_pylist(), hits[other].to_pylist(), strict=True):
+        by_file.setdefault(f, []).append((row, o))
+    spans = [(f, sorted(pairs)) for f, pairs in sorted(by_file.items())]
 
-    def read(span: tuple[str, int, int]) -> pa.Table:
-        f, i, j = span
-        t = _rows_of(os.path.join(root, f), rows[i:j])
-        resolved = {col: [value] * (j - i), other: others[i:j]}
+    def read(span: tuple[str, list[tuple[int, str | None]]]) -> pa.Table:
+        f, pairs = span
+        t = _rows_of(os.path.join(root, f), [row for row, _ in pairs])
+        resolved = {col: [value] * len(pairs), other: [o for _, o in pairs]}
         t = t.append_column("resolved_session", pa.array(resolved["session"], pa.string()))
         return t.append_column("resolved_request", pa.array(resolved["request"], pa.string()))
 

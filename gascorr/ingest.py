@@ -23,6 +23,7 @@ or a checkpoint every `store.CHECKPOINT_SECONDS` of a long ingest (whole files o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -47,6 +48,7 @@ class IngestReport:
     skipped_binary: list[str] = field(default_factory=list)
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
+    appended: list[str] = field(default_factory=list)  # sources of which only new lines were parsed
 
     @property
     def events(self) -> int:
@@ -110,16 +112,32 @@ def _in_worker() -> None:
 
 
 def ingest_source(
-    root: str, src: Source, kind: str, names: Names, tz: str, dialect_hint: str | None = None
+    root: str,
+    src: Source,
+    kind: str,
+    names: Names,
+    tz: str,
+    dialect_hint: str | None = None,
+    *,
+    first_line: int = 1,
+    hasher: Any = None,
 ) -> store.FileEntry:
-    """Parse one source into new Parquet files in the store; returns its manifest entry."""
+    """Parse one source into new Parquet files in the store; returns its manifest entry.
+    An append passes the line number its bytes start at and the hash of the bytes before."""
     from gascorr.correlate import EDGES_SQL
     from gascorr.engine import arrow
     from gascorr.parsers import ParseContext, parse
     from gascorr.schema import arrow_schema
 
     con = _con(tz)
-    ctx = ParseContext(con=con, names=names, dialect_hint=dialect_hint, tz=tz, hasher=hashlib.blake2b(digest_size=16))
+    ctx = ParseContext(
+        con=con,
+        names=names,
+        dialect_hint=dialect_hint,
+        tz=tz,
+        hasher=hasher or hashlib.blake2b(digest_size=16),
+        first_line=first_line,
+    )
     ev_rel = store.new_name("events", ".parquet")
     rows = store.write_parquet(root, ev_rel, parse(src, kind, ctx), arrow_schema())
     ed_rel: str | None = None
@@ -212,7 +230,7 @@ def ingest(
         changed = False
         done, total = 0, len(todo)
         last_commit = time.monotonic()
-        jobs = [Job(root, src, names, tz, dialect_hint, strict) for src in todo]
+        jobs = [Job(root, src, names, tz, dialect_hint, strict, _resumable(m.files.get(src.key), src)) for src in todo]
         said: dict[str, list[str]] = {}  # each source's warnings, reported in the sources' order
         for src, res in _map(jobs, workers):
             done += 1
@@ -220,6 +238,13 @@ def ingest(
                 progress(src.name, done, total)
             if isinstance(res, str):
                 said[src.key] = [res]
+                continue
+            if isinstance(res, Appended):
+                report.parsed.append(res.tail)
+                report.appended.append(src.name)
+                m.files[src.key] = _merge(m.files[src.key], res.tail)
+                said[src.key] = [f"{printable(src.name)}:{line}: {printable(why)}" for line, why in res.tail.notes]
+                changed = True
                 continue
             res.settings = settings
             m.files[src.key] = res
@@ -248,6 +273,17 @@ def ingest(
 
 
 @dataclass(frozen=True)
+class Resume:
+    """Where the lines appended to a source begin, and what its earlier bytes hashed to."""
+
+    offset: int
+    line: int
+    fingerprint: str
+    format: str
+    dialect: str
+
+
+@dataclass(frozen=True)
 class Job:
     """One source to parse, with everything a worker process needs (it is pickled)."""
 
@@ -257,16 +293,29 @@ class Job:
     tz: str
     dialect_hint: str | None
     strict: bool
+    resume: Resume | None = None
 
 
-def work(job: Job) -> store.FileEntry | str:
-    """Parse one source into the store: its manifest entry, or a warning naming the file."""
+@dataclass
+class Appended:
+    """The entry of only the lines appended to a source (merged into its entry by `_merge`)."""
+
+    tail: store.FileEntry
+
+
+def work(job: Job) -> store.FileEntry | Appended | str:
+    """Parse one source into the store: its manifest entry (or that of the lines appended to
+    it), or a warning naming the file."""
     src, root = job.src, job.root
     unreadable: tuple[type[BaseException], ...] = (*_damage_types(), InputError, NotImplementedError, RuntimeError)
     shown = printable(src.name)
     try:
         if src.skip:
             return _skipped_entry(src, "encrypted", src.skip)
+        if job.resume is not None:
+            tail = _parse_appended(job, job.resume)
+            if tail is not None:
+                return Appended(tail)
         kind = _kind(src)
         if kind == "binary":
             return _skipped_entry(src, "binary", "a binary file, not a log")
@@ -284,6 +333,75 @@ def work(job: Job) -> store.FileEntry | str:
             raise
         why = printable(f"{type(e).__name__}: {e}".splitlines()[0])
         return f"{shown}: could not parse ({why}); run with --debug for details"
+
+
+# a source that grew is parsed from where it ended when it was a text or JSON-lines file
+APPENDABLE_FORMATS = ("text", "jsonl")
+MAX_APPENDS = 16  # then the whole file is parsed again, into one events file
+
+
+def _resumable(old: store.FileEntry | None, src: Source) -> Resume | None:
+    """How to parse only what was appended to `src` since `old`, when that can be exact."""
+    if old is None or not old.fingerprint or old.format not in APPENDABLE_FORMATS:
+        return None
+    if src.gz or src.member is not None or src.size <= old.size or len(old.appended) >= MAX_APPENDS:
+        return None
+    return Resume(old.size, old.lines + 1, old.fingerprint, old.format, old.dialect)
+
+
+def _parse_appended(job: Job, r: Resume) -> store.FileEntry | None:
+    """Parse the bytes after `r.offset`, when the bytes before it are those parsed before
+    (same hash) and end a line, and — for a dialect whose events span lines — the first
+    new line starts an event; else None (the whole file is parsed again)."""
+    from gascorr.parsers import text
+
+    h = hashlib.blake2b(digest_size=16)
+    with open(job.src.path, "rb") as f:
+        left = r.offset
+        while left:
+            block = f.read(min(left, 1 << 20))
+            if not block:
+                return None
+            h.update(block)
+            left -= len(block)
+        if h.hexdigest() != r.fingerprint:
+            return None
+        f.seek(r.offset - 1)
+        if f.read(1) != b"\n":
+            return None
+        first = f.readline(1 << 16).decode("utf-8", "replace").rstrip("\r\n")
+    hint = None
+    if r.format == "text":
+        rows = text.ROWS.get(r.dialect)
+        if not rows or (any(d.multiline for d in rows) and not any(text.starts_event(d, first) for d in rows)):
+            return None
+        hint = r.dialect
+    src = dataclasses.replace(job.src, offset=r.offset)
+    return ingest_source(job.root, src, r.format, job.names, job.tz, hint, first_line=r.line, hasher=h)
+
+
+def _merge(old: store.FileEntry, tail: store.FileEntry) -> store.FileEntry:
+    """`old` with the lines appended to its source, parsed into `tail`."""
+    from gascorr.parsers import MAX_NOTES, MAX_REJECT_LOCATIONS
+
+    appended = list(old.appended)
+    if tail.parquet:
+        appended.append((tail.parquet, tail.edges))
+    return dataclasses.replace(
+        old,
+        size=tail.size,
+        mtime=tail.mtime,
+        fingerprint=tail.fingerprint,
+        events=old.events + tail.events,
+        lines=old.lines + tail.lines,
+        blank=old.blank + tail.blank,
+        rejected=old.rejected + tail.rejected,
+        rejects=(old.rejects + tail.rejects)[:MAX_REJECT_LOCATIONS],
+        notes=(old.notes + tail.notes)[:MAX_NOTES],
+        warnings=old.warnings + [w for w in tail.warnings if w not in old.warnings],
+        appended=appended,
+        ingested_at=tail.ingested_at,
+    )
 
 
 def _skipped_entry(src: Source, fmt: str, why: str) -> store.FileEntry:
@@ -324,7 +442,7 @@ def _why(e: BaseException) -> str:
     return str(e) or type(e).__name__
 
 
-def _map(jobs: list[Job], workers: int | None) -> Iterator[tuple[Source, store.FileEntry | str]]:
+def _map(jobs: list[Job], workers: int | None) -> Iterator[tuple[Source, store.FileEntry | Appended | str]]:
     """(source, result) for every job, as they finish: in worker processes for a large
     ingest (largest files first, so the last one does not run alone), else here in turn."""
     n = workers or min(os.cpu_count() or 1, 4)
@@ -355,7 +473,7 @@ def relink(root: str, m: store.Manifest) -> None:
     from gascorr.correlate import INDEX_SQL, compute_links
     from gascorr.engine import arrow, connect, literal
 
-    by_edges = {os.path.join(root, f.edges): f.parquet for f in m.files.values() if f.edges and f.parquet}
+    by_edges = m.edge_files(root)
     if not by_edges:
         m.links = m.by_session = m.by_request = None
         return
@@ -375,7 +493,7 @@ def relink(root: str, m: store.Manifest) -> None:
         )
         for col in ("session", "request"):
             rel = store.new_name("links", f".by-{col}.parquet")
-            t = arrow(con, f"SELECT * FROM gc_index WHERE {col} IS NOT NULL ORDER BY {col}, file, row")
+            t = arrow(con, f"SELECT * FROM gc_index WHERE {col} IS NOT NULL ORDER BY {col}")
             store.write_parquet_plain(root, rel, t, row_group_size=store.INDEX_ROW_GROUP)
             setattr(m, f"by_{col}", rel)
     finally:

@@ -101,6 +101,7 @@ class Source:
     gz: bool = False
     warnings: list[str] = field(default_factory=list)
     skip: str | None = None  # why the source is listed but cannot be read (an encrypted member)
+    offset: int = 0  # a plain file is read from here (the bytes appended since the last ingest)
 
     @property
     def limit(self) -> int:
@@ -141,6 +142,8 @@ class Source:
             return cast(IO[bytes], raw)
         f = open(self.path, "rb")  # noqa: SIM115 — returned to the caller
         if not self.gz:
+            if self.offset:
+                f.seek(self.offset)
             return f
         return cast(IO[bytes], _Bounded(gzip.GzipFile(fileobj=f), self.limit, self._bomb, f.tell, (f,)))
 

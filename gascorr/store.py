@@ -87,6 +87,12 @@ class FileEntry:
     ingested_at: float = field(default_factory=time.time)
     notes: list[tuple[int, str]] = field(default_factory=list)  # located problems with kept lines
     settings: str = ""  # digest of the id names, time zone and dialect it was parsed with
+    # (events, edges) files of lines appended since the whole-file parse, oldest first
+    appended: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def pairs(self) -> list[tuple[str, str | None]]:
+        """Every (events file, edges file) of this source: the whole-file parse's, then appends'."""
+        return ([(self.parquet, self.edges)] if self.parquet else []) + list(self.appended)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> FileEntry:
@@ -94,6 +100,7 @@ class FileEntry:
         d = {k: v for k, v in d.items() if k in known}
         d["rejects"] = [tuple(x) for x in d.get("rejects", [])]
         d["notes"] = [tuple(x) for x in d.get("notes", [])]
+        d["appended"] = [tuple(x) for x in d.get("appended", [])]
         return cls(**d)
 
 
@@ -109,15 +116,15 @@ class Manifest:
     orphans: dict[str, float] = field(default_factory=dict)  # store-relative path -> when orphaned
 
     def event_files(self, root: str) -> list[str]:
-        return [os.path.join(root, f.parquet) for f in self.files.values() if f.parquet]
+        return [os.path.join(root, ev) for f in self.files.values() for ev, _ in f.pairs()]
 
-    def edge_files(self, root: str) -> list[str]:
-        return [os.path.join(root, f.edges) for f in self.files.values() if f.edges]
+    def edge_files(self, root: str) -> dict[str, str]:
+        """Each edges file (full path) with the events file (store-relative) its rows are in."""
+        return {os.path.join(root, ed): ev for f in self.files.values() for ev, ed in f.pairs() if ed}
 
     def named(self) -> set[str]:
         """Every store-relative file this manifest names."""
-        out = {f.parquet for f in self.files.values() if f.parquet}
-        out |= {f.edges for f in self.files.values() if f.edges}
+        out = {name for f in self.files.values() for pair in f.pairs() for name in pair if name}
         out |= {f for f in (self.links, self.by_session, self.by_request) if f}
         return out
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
+from conftest import FIXTURES, run_cli
 
 from gascorr import store
 
@@ -361,3 +361,100 @@ def test_worker_processes_give_the_same_store(tmp_path: Path, monkeypatch: pytes
         a = run_cli(name, "--store", str(tmp_path / "pool"), "-f", "json").json()
         b = run_cli(name, "--store", str(tmp_path / "here"), "-f", "json").json()
         assert a == b
+
+
+APPEND_TEXT = (
+    "2026-01-31 10:05:00,001 - api-server - INFO - GET /api/cart (request_id: req-901, session_id: session-xyz)\n"
+    "2026-01-31 10:05:00,050 - api-server - ERROR - Cart failed (request_id: req-901, session_id: session-xyz)\n"
+    "Traceback (most recent call last):\n"
+    '  File "cart.py", line 12, in load\n'
+    "KeyError: 'items'\n"
+)
+APPEND_JSONL = '{"ts":"2026-01-31T10:05:00.020Z","level":"info","msg":"Checking stock","request_id":"req-901"}\n'
+
+
+def _ingest(paths: list[str], store_dir: str) -> dict[str, Any]:
+    r = run_cli("ingest", *paths, "--store", store_dir, "-f", "json", "--quiet")
+    assert r.code == 0, r.err
+    return r.json()
+
+
+def _same_as_fresh(folder: Path, store_dir: str, tmp_path: Path) -> None:
+    fresh = str(tmp_path / f"fresh-{len(list(tmp_path.iterdir()))}")
+    _ingest([str(folder)], fresh)
+    assert _table_dump(store_dir) == _table_dump(fresh)
+    for args in (["sessions"], ["requests"], ["trace", "--session", "session-xyz"]):
+        a = run_cli(*args, "--store", store_dir, "-f", "json")
+        b = run_cli(*args, "--store", fresh, "-f", "json")
+        assert (a.code, a.out) == (b.code, b.out.replace(fresh, store_dir)), args
+
+
+def test_appended_lines_are_parsed_alone_and_give_the_same_store(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    for name in ("api-server.log", "inventory-service.jsonl", "frontend.har"):
+        (folder / name).write_bytes((FIXTURES / "checkout" / name).read_bytes())
+    st = str(tmp_path / "st")
+    _ingest([str(folder)], st)
+    with open(folder / "api-server.log", "a") as f:
+        f.write(APPEND_TEXT)
+    with open(folder / "inventory-service.jsonl", "a") as f:
+        f.write(APPEND_JSONL)
+    rep = _ingest([str(folder)], st)
+    by_source = {f["source"]: f for f in rep["files"]}
+    assert by_source[str(folder / "api-server.log")]["appended"] is True
+    assert by_source[str(folder / "api-server.log")]["events"] == 2  # the traceback is part of the error
+    assert by_source[str(folder / "inventory-service.jsonl")]["appended"] is True
+    assert by_source[str(folder / "inventory-service.jsonl")]["events"] == 1
+    manifest = json.loads((Path(st) / "manifest.json").read_text())
+    entry = manifest["files"][str(folder / "api-server.log")]
+    assert len(entry["appended"]) == 1
+    _same_as_fresh(folder, st, tmp_path)
+    trace = run_cli("trace", "--request", "req-901", "--store", st, "-f", "json").json()
+    assert {e["service"] for e in trace["events"]} == {"api-server", "inventory-service"}
+
+
+def test_a_continuation_line_appended_reparses_the_whole_file(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = folder / "api-server.log"
+    log.write_bytes((FIXTURES / "checkout" / "api-server.log").read_bytes() + APPEND_TEXT.encode())
+    st = str(tmp_path / "st")
+    _ingest([str(folder)], st)
+    with open(log, "a") as f:
+        f.write('  File "more.py", line 3, in deeper\n')
+    rep = _ingest([str(folder)], st)
+    assert rep["files"][0]["appended"] is False
+    _same_as_fresh(folder, st, tmp_path)
+
+
+def test_a_file_changed_before_its_end_is_parsed_again(tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = folder / "app.jsonl"
+    log.write_text(APPEND_JSONL)
+    st = str(tmp_path / "st")
+    _ingest([str(folder)], st)
+    log.write_text(APPEND_JSONL.replace("req-901", "req-902") + APPEND_JSONL)
+    rep = _ingest([str(folder)], st)
+    assert rep["files"][0]["appended"] is False
+    _same_as_fresh(folder, st, tmp_path)
+
+
+def test_many_appends_end_in_one_whole_parse(tmp_path: Path) -> None:
+    from gascorr import ingest
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = folder / "app.jsonl"
+    log.write_text(APPEND_JSONL)
+    st = str(tmp_path / "st")
+    _ingest([str(folder)], st)
+    for i in range(ingest.MAX_APPENDS + 1):
+        with open(log, "a") as f:
+            f.write(APPEND_JSONL.replace("req-901", f"req-{i}"))
+        _ingest([str(folder)], st)
+    entry = json.loads((Path(st) / "manifest.json").read_text())["files"][str(log)]
+    assert entry["appended"] == []
+    assert entry["events"] == ingest.MAX_APPENDS + 2
+    _same_as_fresh(folder, st, tmp_path)

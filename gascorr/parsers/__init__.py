@@ -62,6 +62,7 @@ class ParseContext:
     dialect_hint: str | None = None
     tz: str = "UTC"
     hasher: Any = None
+    first_line: int = 1  # number of the first line read (an append continues the file's count)
     format: str = ""
     dialect: str = ""
     lines: int = 0
@@ -209,7 +210,7 @@ def read_chunks(stream: IO[bytes], ctx: ParseContext, chunk_bytes: int | None = 
     from gascorr.sources import human_size
 
     size = min(chunk_bytes or CHUNK_BYTES, MAX_LINE_BYTES)
-    first = 1  # line number of the first line in `buf`
+    first = ctx.first_line  # line number of the first line in `buf`
     buf = bytearray()  # whole lines not yet handed out, then the current partial line
     tail = 0  # length of the current partial line (bytes after the last newline in `buf`)
     skipping = False  # inside an over-long line: dropping bytes until its newline

@@ -501,7 +501,7 @@ class Layout:
         return self.prefix.name + (f"+{'+'.join(sorted(inner))}" if inner else "")
 
 
-def _is_start(d: Dialect, line: str) -> bool:
+def starts_event(d: Dialect, line: str) -> bool:
     """Whether `line` starts an event in dialect `d` (Python's `re` backtracks, unlike RE2:
     only the head of a very long line is tried)."""
     line = line[:MAX_PY_LINE]
@@ -516,7 +516,7 @@ def _is_start(d: Dialect, line: str) -> bool:
 def _score(d: Dialect, lines: list[str]) -> int:
     if d.special == "logfmt":
         return sum(1 for ln in lines if _LOGFMT_LINE.match(ln[:MAX_PY_LINE]) and _LOGFMT_TIME.search(ln[:MAX_PY_LINE]))
-    return sum(1 for ln in lines if _is_start(d, ln))
+    return sum(1 for ln in lines if starts_event(d, ln))
 
 
 def detect(lines: list[str], rows: list[Dialect] | None = None) -> Dialect:
@@ -938,7 +938,7 @@ def _cut(layout: Layout, text: str) -> int:
                 key = m.group("service")
                 dd = layout.per_service.get(key, d)
         scanned += 1
-        if _is_start(dd, line):
+        if starts_event(dd, line):
             unfinished.discard(key)
         else:
             unfinished.add(key)
@@ -1001,7 +1001,7 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     if layout is None:
         ctx.dialect = "plain"
     # lines before the first event are blank lines and headers; the rest are in event spans
-    ctx.blank += (first_event - 1) if first_event is not None else ctx.lines
+    ctx.blank += (first_event - ctx.first_line) if first_event is not None else ctx.lines
 
 
 def _last_header(kind: str, text: str) -> list[str] | None:
