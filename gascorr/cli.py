@@ -640,7 +640,7 @@ def trace(
     else:
         from gascorr.render.tree import TreeRenderer, header
 
-        nodes = timeline.build_tree(rows, group=not flat and request is None)
+        nodes = timeline.build_tree(rows, group=not flat and request is None, names=_names(c))
         hidden = 0
         if not full:
             nodes, hidden = timeline.limit(timeline.collapse(nodes), max_events)

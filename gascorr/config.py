@@ -12,6 +12,8 @@ The file is `--config PATH`, else `gascorr.toml` in the current directory if pre
     trace_keys = ["tid"]
     trace_headers = ["X-Cloud-Trace"]
     trace_patterns = []
+    parent_trace_keys = ["parent_tid"]       # the trace a call is a child of
+    parent_trace_headers = ["X-Parent-Trace"] # (keys and headers only; no patterns)
 
 What a user adds is looked for before the built-in names.
 """
@@ -25,8 +27,10 @@ import tomllib
 from gascorr.ids import DEFAULT, Names
 
 DEFAULT_FILE = "gascorr.toml"
-ROLES = ("session", "request", "trace")
+ROLES = ("session", "request", "trace", "parent_trace")
 KINDS = ("keys", "headers", "patterns")
+NO_PATTERNS = frozenset({"parent_trace"})  # named only by keys and headers
+KEYS = tuple(f"{r}_{k}" for r in ROLES for k in KINDS if not (r in NO_PATTERNS and k == "patterns"))
 
 
 class ConfigError(ValueError):
@@ -49,13 +53,15 @@ def load_names(path: str | None = None) -> Names:
     ids = data.get("ids", {})
     if not isinstance(ids, dict):
         raise ConfigError(f"{path}: [ids] must be a table")
-    unknown = sorted(set(ids) - {f"{r}_{k}" for r in ROLES for k in KINDS})
+    unknown = sorted(set(ids) - set(KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) in [ids]: {', '.join(unknown)}")
     names = DEFAULT
     for role in ROLES:
         lists = {}
         for kind in KINDS:
+            if f"{role}_{kind}" not in KEYS:
+                continue
             v = ids.get(f"{role}_{kind}", [])
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
                 raise ConfigError(f"{path}: ids.{role}_{kind} must be a list of strings")

@@ -4,12 +4,16 @@ One `Names` value holds every list; parsers read it and users extend it (config 
 flags). Header names compare case-insensitively; JSON keys are matched in the spellings
 listed (snake_case, camelCase and dotted forms are all listed), at the top level and under
 the usual container objects.
+
+The parent trace names (`parent_trace_keys`, `parent_trace_headers`) are not read by parsers:
+a call's parent trace (TraceForge's `setParentTraceId`) is taken from the event's `attrs`
+when a timeline is built (`timeline.parent_trace`), so it needs no column of its own.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 PLACEHOLDERS = frozenset({"", "-", "--", "in-progress", "null", "none", "nil", "unknown", "undefined", "n/a"})
 
@@ -81,6 +85,18 @@ class Names:
         "ParentSpanId",
     )
     step_keys: tuple[str, ...] = ("step", "step_index", "stepIndex")
+    # The trace a call is a child of. A dotted key is also looked up as a nested path. Not part
+    # of the repr: ingest digests repr(names) to tell when a file must be parsed again, and
+    # parsers never read these names (timelines do).
+    parent_trace_keys: tuple[str, ...] = field(
+        default=(
+            "parent_trace_id",
+            "parentTraceId",
+            "traceforge.parent_trace_id",
+            "traceforge.parentTraceId",
+        ),
+        repr=False,
+    )
     session_headers: tuple[str, ...] = ("x-session-id", "x-cagent-session-id", "x-traceforge-session-id")
     request_headers: tuple[str, ...] = (
         "x-request-id",
@@ -97,6 +113,7 @@ class Names:
         "x-cloud-trace-context",
     )
     step_headers: tuple[str, ...] = ("x-traceforge-step-index",)
+    parent_trace_headers: tuple[str, ...] = field(default=("x-traceforge-parent-trace-id",), repr=False)
     # Regexes whose group 1 is an id, searched inside free-text messages.
     session_patterns: tuple[str, ...] = (r"session[_-]?id[=:]\s*([A-Za-z0-9][\w.:-]*)",)
     request_patterns: tuple[str, ...] = (r"(?:request[_-]?id|req[_-]id|correlation[_-]id)[=:]\s*([A-Za-z0-9][\w.:-]*)",)
@@ -110,7 +127,8 @@ class Names:
         headers: list[str] | None = None,
         patterns: list[str] | None = None,
     ) -> Names:
-        """A copy with user-added names for `role` (session, request or trace)."""
+        """A copy with user-added names for `role` (session, request, trace or parent_trace,
+        which takes no patterns)."""
         changes: dict[str, tuple[str, ...]] = {}
         if keys:
             changes[f"{role}_keys"] = tuple(keys) + getattr(self, f"{role}_keys")

@@ -422,6 +422,8 @@ ID_LABELS = {
     "parent_keys": "Parent span id keys",
     "step_keys": "Step index keys",
     "step_headers": "Step index headers",
+    "parent_trace_keys": "Parent trace id keys (trace trees only)",
+    "parent_trace_headers": "Parent trace id headers (trace trees only)",
 }
 
 IDS = [
@@ -436,6 +438,11 @@ IDS = [
     "seen with a request id joins that request's session, and a HAR page joins the session of its "
     "requests. An id seen with two different sessions is ambiguous: `gascorr stats` and the session "
     "trace report it, and it never merges the two sessions.",
+    "A parent trace id (TraceForge's `setParentTraceId`, set by a child step to the trace id of the "
+    "call it belongs under) links nothing and has no column: a `trace` tree reads it from an event's "
+    "attrs (a HAR entry's request headers; a JSON record's top level, or a dotted key's nested path "
+    "such as `traceforge.parent_trace_id`) to nest calls. Names compare case-insensitively; the "
+    "value is read like a trace id.",
 ]
 
 CONFIG = (
@@ -458,6 +465,13 @@ NOTES: dict[str, list[str]] = {
         "source and line. In a tree, a session's requests are branches (the HTTP call, then what each "
         "service logged for it), events without a request stand at the session level, and times are "
         "relative to the start of the session or request (`--absolute` shows clock times).",
+        "A call that names a parent trace (the `X-TraceForge-Parent-Trace-ID` request header, or "
+        "`parent_trace_id` / `parentTraceId` in one of its JSON records) nests under the call whose "
+        "HTTP event carries that trace id, after that call's own events, in time order; the parent's "
+        "line counts only its own services and errors. A parent that is not in the timeline leaves the "
+        "call at the top level; of a cycle of parents, the earliest call stays where it is; calls nest at "
+        "most 8 deep (deeper ones go on at the 8th level). `--flat` "
+        "and `--request` nest nothing, and JSON is unchanged (the header or key stays in `attrs`).",
         "Long sessions stay readable in a tree: 3 or more like events in a row under one parent (same "
         "service, level, kind and HTTP status, and the same message once numbers, hex ids and UUIDs are "
         "masked) show as the first of them and one line such as `INFO … 41 more like this over 2.30s "
@@ -969,11 +983,11 @@ def overview_page(root: Command, cmds: list[Command], shapes: dict[str, list[str
     _id_names(doc)
     for p in IDS:
         doc.para(p)
-    from gascorr.config import KINDS, ROLES
+    from gascorr.config import KEYS
 
     doc.para(CONFIG)
     doc.macro("RS", "4")
-    doc.raw(", ".join(bold(f"{r}_{k}") for r in ROLES for k in KINDS) + ".")
+    doc.raw(", ".join(bold(k) for k in KEYS) + ".")
     doc.macro("RE")
     doc.para("For example:")
     doc.pre(CONFIG_EXAMPLE)

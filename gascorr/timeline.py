@@ -11,7 +11,11 @@
   there is one); events without a request stay at the top level; spans nest under their
   parent span, and events logged inside a span under it. A request is known by
   its id, or — when an HTTP call carries only a trace id (TraceForge, OTel) — by that
-  trace id.
+  trace id. A request whose events name a parent trace (`parent_trace`) nests under the
+  request whose HTTP call carries that trace id (`nest_requests`).
+- `parent_trace(event)` is the trace id an event names as its parent (TraceForge's
+  `setParentTraceId`), read from its `attrs` (a HAR entry's request headers, a JSON
+  record's keys) rather than from a column: the event table's columns are a contract.
 - `collapse(nodes)` folds runs of like sibling events (same service, level, kind, status
   and message once numbers, hex ids and UUIDs are masked) into their first event; runs only
   ever join events of one level, so an ERROR in a run of INFO lines breaks the run and is
@@ -22,12 +26,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from gascorr.ids import DEFAULT, Names, is_placeholder
 from gascorr.schema import NAMES
 
 if TYPE_CHECKING:
@@ -36,6 +42,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 ERROR_LEVELS = ("ERROR", "FATAL")
+MAX_ID = 256  # a longer value is not an id (as in the parsers)
+MAX_NESTING = 8  # requests nest at most this deep under one another
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -156,12 +164,14 @@ class Node:
         times = [c.start for c in self.children if c.start is not None]
         return min(times) if times else None
 
-    def rows(self) -> list[dict[str, Any]]:
-        """Every event under this node, folded and cut ones included."""
+    def rows(self, *, nested: bool = True) -> list[dict[str, Any]]:
+        """Every event under this node, folded and cut ones included; with `nested=False`,
+        not those of the requests nested under it (child traces)."""
         out = [self.event] if self.event is not None else []
         out.extend(self.repeats)
         for c in [*self.children, *self.cut]:
-            out.extend(c.rows())
+            if nested or not c.is_request:
+                out.extend(c.rows())
         return out
 
     @property
@@ -179,8 +189,9 @@ def _group_key(r: dict[str, Any], http_traces: set[str]) -> str | None:
     return None
 
 
-def build_tree(rows: list[dict[str, Any]], *, group: bool = True) -> list[Node]:
-    """Top-level nodes in timeline order; requests nest their events (HTTP event first)."""
+def build_tree(rows: list[dict[str, Any]], *, group: bool = True, names: Names = DEFAULT) -> list[Node]:
+    """Top-level nodes in timeline order; requests nest their events (HTTP event first), and
+    requests that name a parent trace nest under its request (`names.parent_trace_*`)."""
     if not group:
         return [Node(event=r) for r in rows]
     http_traces = {
@@ -204,7 +215,144 @@ def build_tree(rows: list[dict[str, Any]], *, group: bool = True) -> list[Node]:
     for n in top:
         if n.is_request:
             n.children = nest_spans(n.children)
-    return nest_spans(top)
+    return nest_requests(nest_spans(top), names)
+
+
+def _id(value: Any) -> str | None:
+    """`value` as a trace id: stripped and lower-cased; None for a placeholder or a non-string."""
+    if not isinstance(value, str):
+        return None
+    v = value.strip()
+    if not v or len(v) > MAX_ID or is_placeholder(v):
+        return None
+    return v.lower()
+
+
+def _header(headers: Any, wanted: tuple[str, ...]) -> str | None:
+    """The first header of `headers` (a HAR list of `{name, value}`, or an object of name to
+    value or to a list of values) named in `wanted` (lower-case), compared case-insensitively."""
+    pairs: list[tuple[Any, Any]] = []
+    if isinstance(headers, list):
+        pairs = [(h.get("name"), h.get("value")) for h in headers if isinstance(h, dict)]
+    elif isinstance(headers, dict):
+        pairs = [(k, v[0] if isinstance(v, list) and v else v) for k, v in headers.items()]
+    for name, value in pairs:
+        if isinstance(name, str) and name.strip().lower() in wanted and (v := _id(value)):
+            return v
+    return None
+
+
+def _key(obj: dict[str, Any], key: str) -> Any:
+    """The value of `key` in `obj`, compared case-insensitively; a dotted key is also looked up
+    as a nested path (`traceforge.parent_trace_id`)."""
+    low = key.lower()
+    for k, v in obj.items():
+        if isinstance(k, str) and k.lower() == low:
+            return v
+    head, dot, rest = key.partition(".")
+    if dot:
+        for k, v in obj.items():
+            if isinstance(k, str) and k.lower() == head.lower() and isinstance(v, dict):
+                return _key(v, rest)
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _mentions(names: Names) -> re.Pattern[str] | None:
+    """A test that attrs text may name a parent trace (a header name or the last part of a
+    key, any case), run before parsing it: most events name none."""
+    words = {*names.parent_trace_headers, *(k.rsplit(".", 1)[-1] for k in names.parent_trace_keys)}
+    words.discard("")
+    return re.compile("|".join(re.escape(w) for w in sorted(words)), re.I) if words else None
+
+
+def parent_trace(e: dict[str, Any], names: Names = DEFAULT) -> str | None:
+    """The trace id event `e` names as its parent trace, lower-cased, or None. Read from its
+    `attrs`: a HAR entry's (or JSON record's) `request.headers` named in
+    `names.parent_trace_headers`, else a key named in `names.parent_trace_keys` (or a header
+    name used as a key). Placeholders are not ids."""
+    raw = e.get("attrs")
+    if isinstance(raw, str):
+        hint = _mentions(names)
+        if hint is None or not hint.search(raw):
+            return None
+        try:
+            attrs = json.loads(raw)
+        except ValueError:
+            return None
+    else:
+        attrs = raw
+    if not isinstance(attrs, dict):
+        return None
+    req = attrs.get("request")
+    if isinstance(req, dict) and (v := _header(req.get("headers"), names.parent_trace_headers)):
+        return v
+    for key in (*names.parent_trace_keys, *names.parent_trace_headers):
+        if v := _id(_key(attrs, key)):
+            return v
+    return None
+
+
+def nest_requests(nodes: list[Node], names: Names = DEFAULT) -> list[Node]:
+    """`nodes` with every request that names a parent trace moved under the request whose HTTP
+    call carries that trace id, after the parent's own events, in timeline order among its
+    children. What a request names is its HTTP event's `parent_trace`, else the first one its
+    other events name. A parent that is not among `nodes` leaves the request where it is, and
+    so does a request naming itself; of a cycle of parents, the earliest request keeps its
+    place and the others nest under it. Requests nest at most `MAX_NESTING` deep: deeper ones
+    are shown among the children of their ancestor at that depth, in timeline order."""
+    by_trace: dict[str, Node] = {}
+    for n in nodes:
+        t = n.event.get("trace_id") if n.is_request and n.event is not None else None
+        if t:
+            by_trace.setdefault(str(t).lower(), n)
+    if not by_trace:
+        return nodes
+    parent_of: dict[int, Node] = {}
+    # Latest first, so that of a cycle of parents the last link looked at, the one left out,
+    # is that of its earliest request. The links kept always form a forest.
+    for n in reversed(nodes):
+        if not n.is_request:
+            continue
+        wanted = next((t for e in n.rows() if (t := parent_trace(e, names))), None)
+        parent = by_trace.get(wanted) if wanted else None
+        if parent is None or parent is n:
+            continue
+        q: Node | None = parent
+        while q is not None and q is not n:  # up its parents: it ends, as there is no cycle
+            q = parent_of.get(id(q))
+        if q is None:
+            parent_of[id(n)] = parent
+    if not parent_of:
+        return nodes
+    # A chain of steps that each name the one before would nest as deep as the session is long;
+    # a request deeper than MAX_NESTING joins its ancestor at that depth's other children.
+    depth: dict[int, int] = {}
+    anchor: dict[int, Node] = {}  # for depth >= MAX_NESTING - 1: the ancestor at that depth
+    for n in nodes:
+        path: list[Node] = []
+        m: Node | None = n
+        while m is not None and id(m) not in depth:
+            path.append(m)
+            m = parent_of.get(id(m))
+        d = depth[id(m)] if m is not None else -1
+        for x in reversed(path):
+            d += 1
+            depth[id(x)] = d
+            if d == MAX_NESTING - 1:
+                anchor[id(x)] = x
+            elif d >= MAX_NESTING:
+                anchor[id(x)] = anchor[id(parent_of[id(x)])]
+    out: list[Node] = []
+    for n in nodes:
+        up = parent_of.get(id(n))
+        if up is None:
+            out.append(n)
+        else:
+            if depth[id(n)] > MAX_NESTING:
+                up = anchor[id(up)]
+            up.children.append(n)
+    return out
 
 
 def nest_spans(nodes: list[Node]) -> list[Node]:

@@ -258,6 +258,9 @@ def _entry(ent: dict[str, Any], line: int, ctx: ParseContext) -> dict[str, Any]:
     wanted = _wanted(n)
     for name, value in _headers(req.get("headers"), wanted) + _headers(resp.get("headers"), wanted):
         value = value.strip()
+        if name in n.step_headers:  # a number: step 0 is the first step, not an all-zero id
+            ids.setdefault("step", value)
+            continue
         if is_placeholder(value) or len(value) > MAX_ID:
             continue
         if name in n.session_headers:
@@ -275,8 +278,6 @@ def _entry(ent: dict[str, Any], line: int, ctx: ParseContext) -> dict[str, Any]:
             ids.setdefault("span_id", value.lower())
         elif name == "x-b3-parentspanid":
             ids.setdefault("parent_span_id", value.lower())
-        elif name in n.step_headers:
-            ids.setdefault("step", value)
     status = _int32(resp.get("status"))
     err = resp.get("_error") or ent.get("_error") or resp.get("_failureText") or ent.get("_failureText")
     level = "ERROR" if status is None or status == 0 or status >= 400 else "INFO"

@@ -1,9 +1,11 @@
 """Timelines as rich trees: a summary header, requests as branches, events as leaves.
 
 Each event line reads `+rel  service  LEVEL  message`; a request branch reads
-`METHOD path  STATUS  latency  request-id`. Relative times count from the start of the
-session (top level) or of the request (inside it); `absolute=True` shows UTC clock times
-instead. Levels and HTTP statuses are coloured by class and errors are bold red.
+`METHOD path  STATUS  latency  request-id`. A request nested under another (a child trace,
+`timeline.nest_requests`) is a branch after the parent's own events; the parent's line
+counts only its own services and errors. Relative times count from the start of the
+session (top level) or of the enclosing request (inside it); `absolute=True` shows UTC
+clock times instead. Levels and HTTP statuses are coloured by class and errors are bold red.
 Continuation lines (tracebacks) follow their event, indented, up to `max_lines`.
 
 A folded run (`timeline.collapse`) shows its first event, then one line in the level column
@@ -138,7 +140,8 @@ class TreeRenderer:
     def request_label(self, node: Node, origin: datetime | None) -> Text:
         from rich.text import Text
 
-        rows = replace(node, repeats=[]).rows()  # its own events, not those of requests folded into it
+        # its own events: not those of requests folded into it, nor of child traces nested under it
+        rows = replace(node, repeats=[]).rows(nested=False)
         start = node.start
         t = Text()
         t.append(f"{self._time(start, origin):>9} ", style="cyan")
