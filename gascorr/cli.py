@@ -497,8 +497,13 @@ def ingest(
     elif files:
         from gascorr.render.table import table
 
+        # the `appended` column only when some file was appended to: "yes" there, blank elsewhere
+        shown = [
+            {k: ("yes" if v else "") if k == "appended" else v for k, v in f.items() if k != "appended" or appended}
+            for f in files
+        ]
         con = c.console()
-        con.print(table(files, width=con.width))
+        con.print(table(shown, width=con.width))
     return ExitStatus.FOUND if r.files_seen else ExitStatus.NOTHING
 
 

@@ -39,7 +39,7 @@ def call(name: str, *args: Any, options: Any = None) -> Any:
     return call_function(name, list(args), options)
 
 
-def _options(kind: str, *args: Any, **kwargs: Any) -> Any:
+def options(kind: str, *args: Any, **kwargs: Any) -> Any:
     try:
         import pyarrow._compute as c
     except ImportError:  # pragma: no cover
@@ -144,20 +144,20 @@ def _filter(t: pa.Table, f: Filters) -> pa.Table:
         conds.append(call("less_equal", ts, pa.scalar(f.until, ts.type)))
     if f.kinds:
         kinds = [k for g in f.kinds for k in KIND_GROUPS.get(g, (g,))]
-        conds.append(call("is_in", t["kind"], options=_options("SetLookupOptions", pa.array(kinds, pa.string()))))
+        conds.append(call("is_in", t["kind"], options=options("SetLookupOptions", pa.array(kinds, pa.string()))))
     if f.min_level:
         levels = list(LEVELS[LEVELS.index(f.min_level) :])
-        conds.append(call("is_in", t["level"], options=_options("SetLookupOptions", pa.array(levels, pa.string()))))
+        conds.append(call("is_in", t["level"], options=options("SetLookupOptions", pa.array(levels, pa.string()))))
     if not conds:
         return t
     keep = conds[0]
     for c in conds[1:]:
         keep = call("and_kleene", keep, c)
     # a NULL comparison (no time, no level) drops the row, as SQL's WHERE does
-    return call("filter", t, keep, options=_options("FilterOptions", "drop"))
+    return call("filter", t, keep, options=options("FilterOptions", "drop"))
 
 
 def _order(t: pa.Table) -> pa.Table:
     """Timeline order: time (events without one last), then source, then line."""
     keys = [("ts", "ascending"), ("source", "ascending"), ("line", "ascending")]
-    return call("take", t, call("sort_indices", t, options=_options("SortOptions", keys)))
+    return call("take", t, call("sort_indices", t, options=options("SortOptions", keys)))

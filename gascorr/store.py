@@ -57,6 +57,8 @@ ROW_GROUP_BYTES = 1024 * 1024
 # columns with few distinct values per file; dictionary pages for the others (messages, ids,
 # attrs) cost twice the decoding time of plain ones and save almost nothing after zstd
 DICTIONARY_COLUMNS = ["source", "format", "dialect", "kind", "service", "level", "method"]
+# min/max statistics only where a query can skip row groups by them (not messages, attrs)
+STATISTICS_COLUMNS = ["ts", "line", "kind", "level", "session_id", "request_id", "trace_id", "status", "duration_ms"]
 
 
 class StoreError(Exception):
@@ -266,7 +268,9 @@ def write_parquet(root: str, rel: str, tables: Iterator[Any], schema: Any) -> in
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(tmp, "wb") as f:
-            writer = pq.ParquetWriter(f, schema, compression="zstd", use_dictionary=DICTIONARY_COLUMNS)
+            writer = pq.ParquetWriter(
+                f, schema, compression="zstd", use_dictionary=DICTIONARY_COLUMNS, write_statistics=STATISTICS_COLUMNS
+            )
             try:
                 for t in tables:
                     if t.num_rows:

@@ -341,24 +341,26 @@ def lines_table(chunk: Chunk) -> pa.Table:
     batches of LINES_PER_BATCH rows, so that DuckDB can scan it on several threads."""
     import pyarrow as pa
 
-    from gascorr.index import call
+    from gascorr.index import call, options
 
     if chunk.nlines == 0:
         return pa.table({"n": pa.array([], pa.int64()), "line": pa.array([], pa.large_string())})
     lines = call("list_flatten", call("split_pattern", pa.array([chunk.text], pa.large_string()), options=_split()))
+    if "\r" in chunk.text:  # CRLF: strip trailing CRs here (DuckDB's rtrim costs ~1 µs a line)
+        lines = call("utf8_rtrim", lines, options=options("TrimOptions", "\r"))
     n = pa.array(range(chunk.first, chunk.first + len(lines)), pa.int64())
     return pa.Table.from_batches(pa.table({"n": n, "line": lines}).to_batches(max_chunksize=LINES_PER_BATCH))
 
 
 def _split() -> Any:
-    from gascorr.index import _options
+    from gascorr.index import options
 
-    return _options("SplitPatternOptions", "\n")
+    return options("SplitPatternOptions", "\n")
 
 
-# SQL reading a registered `lines_table` named {rel} as (n, line), CR stripped.
+# SQL reading a registered `lines_table` named {rel} as (n, line).
 def unnest_sql(rel: str) -> str:
-    return f"SELECT n, rtrim(line, chr(13)) AS line FROM {rel}"
+    return f"SELECT n, line FROM {rel}"
 
 
 def parse(source: Source, kind: str, ctx: ParseContext) -> Iterator[pa.Table]:

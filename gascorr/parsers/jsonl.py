@@ -144,7 +144,7 @@ class Reading:
                     THEN json_merge_patch({j}, json_object({_q(key)}, json({inner}))) ELSE {j} END"""
         if self.lift_log:
             log = "json_extract_string(line, '$.log')"
-            j = f"""CASE WHEN json_valid({log}) AND left(ltrim({log}), 1) = '{{'
+            j = f"""CASE WHEN json_valid({log}) AND regexp_matches({log}, '^ *\\{{')
                     THEN json_merge_patch(json_merge_patch({j}, '{{"log": null}}'), {log}) ELSE {j} END"""
         return j
 
@@ -170,9 +170,9 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE cls AS
                 SELECT n, line, CASE
-                    WHEN trim(line) = '' THEN 'blank'
-                    WHEN left(ltrim(line), 1) = '{{' THEN CASE WHEN json_valid(line) THEN 'obj' ELSE 'bad' END
-                    WHEN left(ltrim(line), 1) = '[' AND json_valid(line) THEN 'notobj'
+                    WHEN regexp_full_match(line, ' *') THEN 'blank'
+                    WHEN regexp_matches(line, '^ *\\{{') THEN CASE WHEN json_valid(line) THEN 'obj' ELSE 'bad' END
+                    WHEN regexp_matches(line, '^ *\\[') AND json_valid(line) THEN 'notobj'
                     ELSE 'text' END AS cls
                 FROM ({unnest_sql("gc_lines")})""")
             con.unregister("gc_lines")
@@ -230,10 +230,10 @@ def _objects(con: Any, reading: Reading, ctx: ParseContext, params: dict[str, ob
     if reading.inner is not None:
         # Docker json-file records whose `log` is text in a known layout
         log = "json_extract_string(line, '$.log')"
-        textual = f"NOT (json_valid({log}) AND left(ltrim({log}), 1) = '{{')"
+        textual = f"NOT (json_valid({log}) AND regexp_matches({log}, '^ *\\{{'))"
         yield text.parse_rows(
             con,
-            f"""SELECT n, rtrim({log}, chr(10) || chr(13)) AS line, NULL::VARCHAR AS svc0,
+            f"""SELECT n, regexp_replace({log}, '[\n\r]+$', '') AS line, NULL::VARCHAR AS svc0,
                        json_extract_string(line, '$.time') AS ts0
                 FROM cls WHERE {where} AND {textual}""",
             reading.inner,
@@ -251,7 +251,7 @@ def _objects(con: Any, reading: Reading, ctx: ParseContext, params: dict[str, ob
             sql, p = reading.projection.select(con, "gc_jobj", params)
             if reading.family == "docker-json":
                 # the `log` text ends with the newline the container wrote
-                sql = f"SELECT * REPLACE (rtrim(message, chr(10) || chr(13)) AS message) FROM ({sql})"
+                sql = f"SELECT * REPLACE (regexp_replace(message, '[\n\r]+$', '') AS message) FROM ({sql})"
             yield arrow(con, sql, p)
     finally:
         con.execute("DROP TABLE IF EXISTS gc_jobj")

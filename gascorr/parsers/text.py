@@ -797,8 +797,8 @@ def _regex_sql(d: Dialect, ctx: ParseContext, stage: Stage) -> str:
     WITH e AS MATERIALIZED ({_grouped_sql(d, stage)}),
     p AS MATERIALIZED (
       SELECT n, started, f, head, svc0, coalesce(ts0, {r("ts")}) AS ts_raw,
-             rtrim(CASE WHEN started THEN {head_msg} || coalesce(chr(10) || tail, '') ELSE head END,
-                   chr(10) || chr(13) || ' ') AS message,
+             regexp_replace(CASE WHEN started THEN {head_msg} || coalesce(chr(10) || tail, '') ELSE head END,
+                            '[\n\r ]+$', '') AS message,
              try_cast(regexp_extract({r("status")}, '^-?\\d+') AS INTEGER) AS status
       FROM e)
     SELECT {_ts_sql(d)} AS ts, ts_raw, $source AS source, n AS line, $format AS format, $dialect AS dialect,
@@ -829,7 +829,7 @@ def _json_rel_sql(d: Dialect, stage: Stage, header: list[str] | None) -> str:
         return _table_rel_sql(d.special, stage, header)
     if d.special == "json":
         return f"""
-          SELECT n, CASE WHEN json_valid(line) AND left(ltrim(line), 1) = '{{' THEN line
+          SELECT n, CASE WHEN json_valid(line) AND regexp_matches(line, '^ *\\{{') THEN line
                          ELSE json_object('msg', line) END AS j, NULL::VARCHAR AS tail, svc0, ts0
           FROM ({stage.sql}) WHERE NOT gc_blank(line)"""
     if d.special == "logfmt":
