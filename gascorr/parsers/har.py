@@ -120,8 +120,8 @@ def _object(text: str, i: int, member: Callable[[str, int], int]) -> int:
             raise _Cut(i, "expected ',' or '}'" if i < len(text) else "the document ends early")
 
 
-def _array(text: str, i: int, each: Callable[[int, Any], None]) -> int:
-    """Walk the array opening at `text[i]`, calling `each(start, value)` per element."""
+def _array(text: str, i: int, each: Callable[[int, int, Any], None]) -> int:
+    """Walk the array opening at `text[i]`, calling `each(start, end, value)` per element."""
     i = _ws(text, i + 1)
     if text.startswith("]", i):
         return i + 1
@@ -132,7 +132,7 @@ def _array(text: str, i: int, each: Callable[[int, Any], None]) -> int:
         except _Cut as c:
             c.record = start
             raise
-        each(start, value)
+        each(start, i, value)
         i = _ws(text, i)
         if text.startswith(",", i):
             i = _ws(text, i + 1)
@@ -142,17 +142,17 @@ def _array(text: str, i: int, each: Callable[[int, Any], None]) -> int:
             raise _Cut(i, "expected ',' or ']'" if i < len(text) else "the document ends early")
 
 
-def _scan(text: str) -> tuple[dict[str, Any] | None, list[tuple[str, int, Any]], _Cut | None]:
-    """(the `log` object's other members, its pages and entries as (key, offset, value) in
+def _scan(text: str) -> tuple[dict[str, Any] | None, list[tuple[str, int, int, Any]], _Cut | None]:
+    """(the `log` object's other members, its pages and entries as (key, start, end, value) in
     document order, the cut if the document is cut or malformed). `log` is None when the
     document has no top-level `log` object."""
     log: dict[str, Any] | None = None
-    records: list[tuple[str, int, Any]] = []
+    records: list[tuple[str, int, int, Any]] = []
 
     def in_log(key: str, j: int) -> int:
         assert log is not None
         if key in ("pages", "entries") and text.startswith("[", j):
-            return _array(text, j, lambda start, v: records.append((key, start, v)))
+            return _array(text, j, lambda start, end, v: records.append((key, start, end, v)))
         value, end = _value(text, j)
         log[key] = value
         return end
@@ -208,6 +208,15 @@ def _trim_bodies(entry: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+def _attrs(entry: dict[str, Any], raw: str) -> str:
+    """An entry as the `attrs` JSON: its own text when that is one line, has no NaN or
+    Infinity (not JSON, though Python's decoder accepts them) and no body to cut; else
+    encoded again."""
+    if raw and "\n" not in raw and "NaN" not in raw and "Infinity" not in raw and len(raw) <= MAX_BODY:
+        return raw
+    return _dumps(_trim_bodies(entry))
+
+
 def _str(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
@@ -250,7 +259,10 @@ def _page(p: dict[str, Any], line: int, tz: str) -> dict[str, Any]:
     )
 
 
-def _entry(ent: dict[str, Any], line: int, ctx: ParseContext) -> dict[str, Any]:
+def _entry(ent: dict[str, Any], line: int, ctx: ParseContext, raw: str = "") -> dict[str, Any]:
+    """The `http` event of entry `ent`; `raw` is its text in the document, kept as `attrs`
+    as it is when it is one compact line needing no change (most HARs write entries so),
+    which saves encoding every entry again."""
     n = ctx.names
     req: dict[str, Any] = ent["request"] if isinstance(ent.get("request"), dict) else {}
     resp: dict[str, Any] = ent["response"] if isinstance(ent.get("response"), dict) else {}
@@ -308,7 +320,7 @@ def _entry(ent: dict[str, Any], line: int, ctx: ParseContext) -> dict[str, Any]:
         duration_ms=_ms(ent.get("time")),
         step=_int32(int(step)) if step and step.isascii() and step.isdigit() else None,
         **ids,
-        attrs=_dumps(_trim_bodies(ent)),
+        attrs=_attrs(ent, raw),
     )
 
 
@@ -326,8 +338,8 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     log = log or {}
     creator = log.get("creator")
     ctx.dialect = _flavour(str(creator.get("name") or "") if isinstance(creator, dict) else "")
-    pages = [(start, v) for key, start, v in records if key == "pages"]
-    entries = [(start, v) for key, start, v in records if key == "entries"]
+    pages = [(start, v) for key, start, _, v in records if key == "pages"]
+    entries = [(start, text[start:end], v) for key, start, end, v in records if key == "entries"]
     if cut is not None:
         kept = f"{len(pages)} page{'s' if len(pages) != 1 else ''} and {len(entries)} entr{'ies' if len(entries) != 1 else 'y'}"
         if cut.record is not None:
@@ -343,15 +355,16 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     service = service_from_name(source.name)
     base = dict(source=source.name, format="har", dialect=ctx.dialect, service=service)
     rows: list[dict[str, Any]] = []
-    numbered = [(i, "pages", start, p) for i, (start, p) in enumerate(pages, 1)]
-    numbered += [(j, "entries", start, e) for j, (start, e) in enumerate(entries, len(pages) + 1)]
-    for number, key, start, value in numbered:
+    numbered = [(i, "pages", start, "", p) for i, (start, p) in enumerate(pages, 1)]
+    numbered += [(j, "entries", start, raw, e) for j, (start, raw, e) in enumerate(entries, len(pages) + 1)]
+    for number, key, start, raw, value in numbered:
         what = "page" if key == "pages" else "entry"
         if not isinstance(value, dict):
             ctx.reject(lines.at(start), f"a HAR {what} that is not a JSON object")
             continue
         try:
-            rows.append({**base, **(_page(value, number, ctx.tz) if key == "pages" else _entry(value, number, ctx))})
+            row = _page(value, number, ctx.tz) if key == "pages" else _entry(value, number, ctx, raw)
+            rows.append({**base, **row})
         except Exception as e:  # one odd record must not cost the others
             ctx.reject(lines.at(start), f"a HAR {what} that cannot be read ({type(e).__name__}: {e})")
     yield _table(rows, NAMES, arrow_schema(), pa)
