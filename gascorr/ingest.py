@@ -484,7 +484,9 @@ def relink(root: str, m: store.Manifest) -> None:
         )
         compute_links(con, "gc_in")
         m.links = store.new_name("links", ".parquet")
-        store.write_parquet_plain(root, m.links, arrow(con, "SELECT * FROM links ORDER BY session, kind, id"))
+        # ambiguous ids first, in row groups of their own: a trace reads just those
+        links = arrow(con, "SELECT * FROM links ORDER BY ambiguous DESC, session, kind, id")
+        store.write_parquet_plain(root, m.links, links, row_group_size=store.INDEX_ROW_GROUP)
         con.execute("CREATE TEMP TABLE gc_files (filename VARCHAR, file VARCHAR)")
         con.executemany("INSERT INTO gc_files VALUES (?, ?)", list(by_edges.items()))
         con.execute(

@@ -55,6 +55,11 @@ def iso(ts: datetime | None) -> str | None:
     return ts.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
+class RawJSON(str):
+    """Text that is already a JSON value: the JSON writer puts it out as it is (an event's
+    `attrs`, written by the parsers as a JSON object, is not decoded and encoded again)."""
+
+
 def event_doc(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k in [*NAMES, "resolved_session", "resolved_request"]:
@@ -62,12 +67,20 @@ def event_doc(row: dict[str, Any]) -> dict[str, Any]:
         if k == "ts":
             v = iso(v)
         elif k == "attrs" and isinstance(v, str):
-            try:
-                v = json.loads(v)
-            except ValueError:
-                v = {"_raw": v}
+            v = _attrs_doc(v)
         out[k] = v
     return out
+
+
+def _attrs_doc(text: str) -> Any:
+    """`attrs` for a document: the stored text when it is one JSON object as parsers write
+    it (one line, braces at both ends), else decoded (or `{"_raw": text}` if it is not JSON)."""
+    if text.startswith("{") and text.endswith("}") and "\n" not in text:
+        return RawJSON(text)
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"_raw": text}
 
 
 def row_batches(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any
 
-from gascorr.timeline import iso
+from gascorr.timeline import RawJSON, iso
 
 
 def _default(o: Any) -> Any:
@@ -35,7 +35,23 @@ def dumps(doc: Any, *, indent: int | None = 2) -> str:
     return _layout(doc, 0, "")
 
 
+_MARK = "\x00gascorr-raw-json\x00"
+
+
 def _compact(doc: Any) -> str:
+    if isinstance(doc, RawJSON):
+        return str(doc)
+    if isinstance(doc, dict) and any(isinstance(v, RawJSON) for v in doc.values()):
+        # encode with a marker in place of each raw value, then put the raw text there
+        raws = [v for v in doc.values() if isinstance(v, RawJSON)]
+        text = json.dumps(
+            {k: _MARK if isinstance(v, RawJSON) else v for k, v in doc.items()}, ensure_ascii=False, default=_default
+        )
+        mark = json.dumps(_MARK)
+        parts = text.split(mark)
+        if len(parts) == len(raws) + 1:  # else a value held the marker: decode and encode as usual
+            return "".join(p + r for p, r in zip(parts, [*raws, ""], strict=True))
+        doc = {k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in doc.items()}
     return json.dumps(doc, ensure_ascii=False, default=_default)
 
 
