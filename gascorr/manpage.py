@@ -342,9 +342,15 @@ STORE = [
     "any engine that reads Parquet can query it, and stores ingested on several machines can be "
     "combined by putting their files side by side.",
     "Ingest is incremental: a source whose size and modification time (or, failing those, content "
-    "fingerprint) match the manifest is not read again. New files are written and synced before the "
-    "manifest that names them replaces the old one, so an interrupted ingest leaves the previous "
+    "fingerprint) match the manifest is not read again. A text or JSON-lines file that only grew is "
+    "parsed from where it ended, when the bytes before that are unchanged and the first new line "
+    "starts an event; anything else is parsed whole again. New files are written and synced before "
+    "the manifest that names them replaces the old one, so an interrupted ingest leaves the previous "
     "store intact; a second ingest into the same store waits for the first.",
+    "Every ingest also writes two indexes: each event that belongs to a session or a request, as "
+    "its events file and row, sorted by session and by request. `trace --session` and "
+    "`trace --request` read the index and then only the row groups holding those rows, without "
+    "starting DuckDB.",
 ]
 
 OUTPUT = [
@@ -390,8 +396,15 @@ ENVIRONMENT = [
 FILES = [
     (".gascorr/", "The default store (see THE STORE)."),
     (".gascorr/manifest.json", "Which source maps to which Parquet files, with counts and rejected lines."),
-    (".gascorr/events/*.parquet", "The events of each ingested source, and the ids each source carries."),
-    (".gascorr/links/*.parquet", "Which session and request every id belongs to, recomputed after each ingest."),
+    (
+        ".gascorr/events/*.parquet",
+        "The events of each ingested source (and of lines appended to it since), and the ids each carries.",
+    ),
+    (
+        ".gascorr/links/*.parquet",
+        "Which session and request every id belongs to, and the session and request indexes; "
+        "recomputed after each ingest.",
+    ),
     ("./gascorr.toml", "Extra id names, read when present (or the file `--config` names)."),
 ]
 
@@ -634,7 +647,8 @@ SHAPE_KEYS: dict[str, dict[str, str]] = {
         "events": "events stored now",
         "rejected_lines": "lines rejected now",
         "warnings": "messages about inputs",
-        "files": "per parsed source: `source`, `format`, `dialect`, `events`, `rejected`",
+        "files": "per parsed source: `source`, `format`, `dialect`, `lines`, `events`, `rejected` (of what "
+        "was read now), `appended` (true when only the lines appended since the last ingest were read)",
     },
 }
 
