@@ -46,6 +46,26 @@ LEFT JOIN {links} lp ON lp.kind = 'page' AND e.format = 'har'
 
 EVENTS_VIEW = "CREATE OR REPLACE TEMP VIEW events AS" + RESOLUTION.format(events="raw_events", links="links")
 
+
+def _indexed_events_view(root: str, files: list[str], by_session: str, by_request: str) -> str:
+    """The `events` view from the ingest's indexes: each event's resolved session and request
+    looked up by (file, row), the same answer as RESOLUTION without reading `attrs` or
+    joining the links table three times (`tests/test_index.py` checks they agree)."""
+    from gascorr.engine import literal
+
+    prefix = literal(os.path.join(root, ""))
+    index = " UNION ALL ".join(
+        f"SELECT {prefix} || file AS path, row, session, request FROM read_parquet({literal(os.path.join(root, rel))})"
+        + (" WHERE session IS NULL" if rel == by_request else "")
+        for rel in (by_session, by_request)
+    )
+    return f"""CREATE OR REPLACE TEMP VIEW events AS
+        SELECT e.* EXCLUDE (filename, file_row_number),
+               r.session AS resolved_session, r.request AS resolved_request
+        FROM read_parquet({literal(files)}, filename = true, file_row_number = true) e
+        LEFT JOIN ({index}) r ON r.path = e.filename AND r.row = e.file_row_number"""
+
+
 KIND_GROUPS = {"network": ("http",), "logs": ("log",), "pages": ("page",), "llm": ("llm",), "spans": ("span",)}
 
 
@@ -97,7 +117,10 @@ class Store:
             con.execute("""CREATE TEMP VIEW links AS SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS id,
                 NULL::VARCHAR AS session, NULL::VARCHAR AS request, false AS ambiguous,
                 []::VARCHAR[] AS sessions, false AS conflict WHERE false""")
-        con.execute(EVENTS_VIEW)
+        if files and m.by_session and m.by_request:
+            con.execute(_indexed_events_view(root, files, m.by_session, m.by_request))
+        else:
+            con.execute(EVENTS_VIEW)
         con.execute(SESSIONS_VIEW)
         con.execute(REQUESTS_VIEW)
         if not self.allow_external:
@@ -320,8 +343,8 @@ SELECT resolved_session AS session_id, min(ts) AS started_at, max(ts) AS last_ac
        count(*) FILTER (WHERE level IN {ERROR_LEVELS}) AS errors,
        count(*) AS event_count,
        count(*) FILTER (WHERE kind = 'llm') AS llm_calls,
-       sum({_tokens("input")}) FILTER (WHERE kind = 'llm') AS llm_input_tokens,
-       sum({_tokens("output")}) FILTER (WHERE kind = 'llm') AS llm_output_tokens,
+       sum(CASE WHEN kind = 'llm' THEN {_tokens("input")} END) AS llm_input_tokens,
+       sum(CASE WHEN kind = 'llm' THEN {_tokens("output")} END) AS llm_output_tokens,
        CASE WHEN count(*) FILTER (WHERE level IN {ERROR_LEVELS} OR status >= 500) > 0 THEN 'error' ELSE 'ok' END
          AS status
 FROM events WHERE resolved_session IS NOT NULL

@@ -25,8 +25,17 @@ import synth
 ORDER = "ts ASC NULLS LAST, source, line"
 
 
+def resolved_in_sql(s: query.Store) -> None:
+    """`events_sql`: the resolution done in SQL from the links table (query.RESOLUTION), which
+    the indexes (and the `events` view built on them) must agree with."""
+    s.con.execute(
+        "CREATE OR REPLACE TEMP VIEW events_sql AS " + query.RESOLUTION.format(events="raw_events", links="links")
+    )
+
+
 def by_view(s: query.Store, col: str, value: str, where: str = "", params: dict | None = None) -> list[dict]:
-    sql = f"SELECT * FROM events WHERE resolved_{col} = $id{where} ORDER BY {ORDER}"
+    resolved_in_sql(s)
+    sql = f"SELECT * FROM events_sql WHERE resolved_{col} = $id{where} ORDER BY {ORDER}"
     return s.q(sql, {"id": value, **(params or {})}).to_pylist()
 
 
@@ -37,8 +46,12 @@ def by_index(s: query.Store, col: str, value: str, filters: query.Filters | None
 
 
 def check_all(store: str) -> int:
-    """Compare every session and request; returns how many ids were compared."""
+    """Compare every session and request; returns how many ids were compared. Also the
+    `events` view as a whole, row for row."""
     s = query.Store.open(store)
+    resolved_in_sql(s)
+    whole = "SELECT * FROM {} ORDER BY source, line, message"
+    assert s.q(whole.format("events")).to_pylist() == s.q(whole.format("events_sql")).to_pylist()
     n = 0
     for col in ("session", "request"):
         ids = [
