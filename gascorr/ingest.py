@@ -230,7 +230,10 @@ def ingest(
         changed = False
         done, total = 0, len(todo)
         last_commit = time.monotonic()
-        jobs = [Job(root, src, names, tz, dialect_hint, strict, _resumable(m.files.get(src.key), src)) for src in todo]
+        jobs = [
+            Job(root, src, names, tz, dialect_hint, strict, _resumable(m.files.get(src.key), src, settings))
+            for src in todo
+        ]
         said: dict[str, list[str]] = {}  # each source's warnings, reported in the sources' order
         for src, res in _map(jobs, workers):
             done += 1
@@ -340,9 +343,10 @@ APPENDABLE_FORMATS = ("text", "jsonl")
 MAX_APPENDS = 16  # then the whole file is parsed again, into one events file
 
 
-def _resumable(old: store.FileEntry | None, src: Source) -> Resume | None:
-    """How to parse only what was appended to `src` since `old`, when that can be exact."""
-    if old is None or not old.fingerprint or old.format not in APPENDABLE_FORMATS:
+def _resumable(old: store.FileEntry | None, src: Source, settings: str) -> Resume | None:
+    """How to parse only what was appended to `src` since `old`, when that can be exact
+    (and `old` was parsed with the same names, time zone and dialect)."""
+    if old is None or not old.fingerprint or old.format not in APPENDABLE_FORMATS or old.settings != settings:
         return None
     if src.gz or src.member is not None or src.size <= old.size or len(old.appended) >= MAX_APPENDS:
         return None

@@ -458,3 +458,21 @@ def test_many_appends_end_in_one_whole_parse(tmp_path: Path) -> None:
     assert entry["appended"] == []
     assert entry["events"] == ingest.MAX_APPENDS + 2
     _same_as_fresh(folder, st, tmp_path)
+
+
+def test_an_append_under_other_settings_parses_the_whole_file(tmp_path: Path) -> None:
+    """Lines appended while --tz (or the id names, or --dialect) changed: the old events
+    were read another way, so the whole file is parsed again with the new settings."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = folder / "api-server.log"
+    log.write_bytes((FIXTURES / "checkout" / "api-server.log").read_bytes())
+    st = str(tmp_path / "st")
+    _ingest([str(folder)], st)
+    with open(log, "a") as f:
+        f.write(APPEND_TEXT)
+    r = run_cli("ingest", str(folder), "--store", st, "--tz", "Europe/Paris", "-f", "json", "--quiet")
+    assert r.code == 0, r.err
+    assert r.json()["files"][0]["appended"] is False
+    first = run_cli("sql", "SELECT min(ts) AS t FROM events", "--store", st, "-f", "json").json()[0]["t"]
+    assert first.startswith("2026-01-31T08:59:58")  # 09:59:58 in Paris (UTC+1): every line read again
