@@ -10,9 +10,13 @@ one by request, in row groups of `store.INDEX_ROW_GROUP` rows. A trace reads:
    are written in row groups of about `store.ROW_GROUP_BYTES`), then the rows themselves;
 3. the filters and the timeline order, in Arrow compute.
 
-The result is the same table the `events` view gives for `resolved_session = id` (or
-`resolved_request = id`), filtered and ordered the same way; `tests/test_index.py` checks
-that on every session and request of the fixtures and of a generated folder.
+The result is the same table as resolving every event in SQL from the links
+(`query.RESOLUTION`) and keeping `resolved_session = id` (or `resolved_request = id`),
+filtered and ordered the same way; `tests/test_index.py` checks that on every session and
+request of the fixtures and of a generated folder. (The `events` view itself is built on
+these indexes when a store has them.)
+
+`call` and `options` reach Arrow's compute kernels without importing `pyarrow.compute`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def call(name: str, *args: Any, options: Any = None) -> Any:
 
 
 def options(kind: str, *args: Any, **kwargs: Any) -> Any:
+    """An options object of Arrow compute (`SortOptions`, `TrimOptions` …), built the same way."""
     try:
         import pyarrow._compute as c
     except ImportError:  # pragma: no cover
