@@ -389,6 +389,17 @@ def _same_as_fresh(folder: Path, store_dir: str, tmp_path: Path) -> None:
         assert (a.code, a.out) == (b.code, b.out.replace(fresh, store_dir)), args
 
 
+def _one_log(tmp_path: Path, name: str, content: bytes) -> tuple[Path, Path, str]:
+    """A folder holding one log with `content`, ingested into a new store: (folder, log, store)."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = folder / name
+    log.write_bytes(content)
+    st = str(tmp_path / "st")
+    _ingest([str(folder)], st)
+    return folder, log, st
+
+
 def test_appended_lines_are_parsed_alone_and_give_the_same_store(tmp_path: Path) -> None:
     folder = tmp_path / "logs"
     folder.mkdir()
@@ -415,12 +426,8 @@ def test_appended_lines_are_parsed_alone_and_give_the_same_store(tmp_path: Path)
 
 
 def test_a_continuation_line_appended_reparses_the_whole_file(tmp_path: Path) -> None:
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    log = folder / "api-server.log"
-    log.write_bytes((FIXTURES / "checkout" / "api-server.log").read_bytes() + APPEND_TEXT.encode())
-    st = str(tmp_path / "st")
-    _ingest([str(folder)], st)
+    api = (FIXTURES / "checkout" / "api-server.log").read_bytes()
+    folder, log, st = _one_log(tmp_path, "api-server.log", api + APPEND_TEXT.encode())
     with open(log, "a") as f:
         f.write('  File "more.py", line 3, in deeper\n')
     rep = _ingest([str(folder)], st)
@@ -429,12 +436,7 @@ def test_a_continuation_line_appended_reparses_the_whole_file(tmp_path: Path) ->
 
 
 def test_a_file_changed_before_its_end_is_parsed_again(tmp_path: Path) -> None:
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    log = folder / "app.jsonl"
-    log.write_text(APPEND_JSONL)
-    st = str(tmp_path / "st")
-    _ingest([str(folder)], st)
+    folder, log, st = _one_log(tmp_path, "app.jsonl", APPEND_JSONL.encode())
     log.write_text(APPEND_JSONL.replace("req-901", "req-902") + APPEND_JSONL)
     rep = _ingest([str(folder)], st)
     assert rep["files"][0]["appended"] is False
@@ -444,12 +446,7 @@ def test_a_file_changed_before_its_end_is_parsed_again(tmp_path: Path) -> None:
 def test_many_appends_end_in_one_whole_parse(tmp_path: Path) -> None:
     from gascorr import ingest
 
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    log = folder / "app.jsonl"
-    log.write_text(APPEND_JSONL)
-    st = str(tmp_path / "st")
-    _ingest([str(folder)], st)
+    folder, log, st = _one_log(tmp_path, "app.jsonl", APPEND_JSONL.encode())
     for i in range(ingest.MAX_APPENDS + 1):
         with open(log, "a") as f:
             f.write(APPEND_JSONL.replace("req-901", f"req-{i}"))
@@ -463,12 +460,7 @@ def test_many_appends_end_in_one_whole_parse(tmp_path: Path) -> None:
 def test_an_append_under_other_settings_parses_the_whole_file(tmp_path: Path) -> None:
     """Lines appended while --tz (or the id names, or --dialect) changed: the old events
     were read another way, so the whole file is parsed again with the new settings."""
-    folder = tmp_path / "logs"
-    folder.mkdir()
-    log = folder / "api-server.log"
-    log.write_bytes((FIXTURES / "checkout" / "api-server.log").read_bytes())
-    st = str(tmp_path / "st")
-    _ingest([str(folder)], st)
+    folder, log, st = _one_log(tmp_path, "api-server.log", (FIXTURES / "checkout" / "api-server.log").read_bytes())
     with open(log, "a") as f:
         f.write(APPEND_TEXT)
     r = run_cli("ingest", str(folder), "--store", st, "--tz", "Europe/Paris", "-f", "json", "--quiet")
