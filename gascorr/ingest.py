@@ -125,7 +125,7 @@ def ingest_source(
     """Parse one source into new Parquet files in the store; returns its manifest entry.
     An append passes the line number its bytes start at and the hash of the bytes before."""
     from gascorr.correlate import EDGES_SQL
-    from gascorr.engine import arrow
+    from gascorr.engine import SMALL_ROWS, arrow
     from gascorr.parsers import ParseContext, parse
     from gascorr.schema import arrow_schema
 
@@ -143,7 +143,7 @@ def ingest_source(
     ed_rel: str | None = None
     if rows:
         path = os.path.join(root, ev_rel)
-        edges = arrow(con, EDGES_SQL, [path])
+        edges = arrow(con, EDGES_SQL, [path], small=rows <= SMALL_ROWS)
         if edges.num_rows:
             ed_rel = store.new_name("events", ".edges.parquet")
             store.write_parquet_plain(root, ed_rel, edges.cast(_edges_schema()))

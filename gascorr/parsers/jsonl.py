@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from gascorr.engine import arrow
+from gascorr.engine import SMALL_ROWS, arrow
 from gascorr.parsers import ParseContext, lines_table, read_chunks, unnest_sql
 from gascorr.parsers.fields import Projection, _q
 from gascorr.sources import service_from_name
@@ -247,11 +247,12 @@ def _objects(con: Any, reading: Reading, ctx: ParseContext, params: dict[str, ob
         SELECT n, {reading.object_sql()} AS j, NULL::VARCHAR AS tail, NULL::VARCHAR AS svc0, NULL::VARCHAR AS ts0
         FROM cls WHERE {where}""")
     try:
-        if con.execute("SELECT count(*) FROM gc_jobj").fetchall()[0][0]:
+        objects = con.execute("SELECT count(*) FROM gc_jobj").fetchall()[0][0]
+        if objects:
             sql, p = reading.projection.select(con, "gc_jobj", params)
             if reading.family == "docker-json":
                 # the `log` text ends with the newline the container wrote
                 sql = f"SELECT * REPLACE (regexp_replace(message, '[\n\r]+$', '') AS message) FROM ({sql})"
-            yield arrow(con, sql, p)
+            yield arrow(con, sql, p, small=objects <= SMALL_ROWS)
     finally:
         con.execute("DROP TABLE IF EXISTS gc_jobj")

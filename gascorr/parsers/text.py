@@ -60,7 +60,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
-from gascorr.engine import arrow
+from gascorr.engine import SMALL_ROWS, arrow
 from gascorr.parsers import Chunk, ParseContext, lines_table, read_chunks, unnest_sql
 from gascorr.parsers.fields import Projection, _q
 from gascorr.sources import service_from_name
@@ -1030,6 +1030,7 @@ def _parse_lines(
     import pyarrow as pa
 
     first = work.first
+    small = work.nlines <= SMALL_ROWS
     con.register("gc_lines", lines_table(work))
     try:
         parts: list[pa.Table] = []
@@ -1043,13 +1044,17 @@ def _parse_lines(
             main_key = id(layout.dialect)
             for key, svcs in by_dialect.items():
                 parts.append(
-                    _run(con, dialects[key], _base_stage(first, layout.prefix, svcs, False), ctx, params, header)
+                    _run(con, dialects[key], _base_stage(first, layout.prefix, svcs, False), ctx, params, header, small)
                 )
             # services first seen after the sample read as the main dialect
-            extra = _run(con, dialects[main_key], _base_stage(first, layout.prefix, known, True), ctx, params, header)
+            extra = _run(
+                con, dialects[main_key], _base_stage(first, layout.prefix, known, True), ctx, params, header, small
+            )
             parts.append(extra)
         else:
-            parts.append(_run(con, layout.dialect, _base_stage(first, layout.prefix, None, False), ctx, params, header))
+            parts.append(
+                _run(con, layout.dialect, _base_stage(first, layout.prefix, None, False), ctx, params, header, small)
+            )
     finally:
         con.unregister("gc_lines")
     from gascorr.schema import conform
@@ -1067,13 +1072,14 @@ def _run(
     ctx: ParseContext,
     params: dict[str, object],
     header: list[str] | None,
+    small: bool = False,
 ) -> pa.Table:
     p = {
         **params,
         "dialect": d.name if stage.label is None else stage.label + ("" if d.name == "plain" else "+" + d.name),
     }
     if not d.json:
-        return arrow(con, _regex_sql(d, ctx, stage) + " ORDER BY line", p)
+        return arrow(con, _regex_sql(d, ctx, stage) + " ORDER BY line", p, small=small)
     # a Zeek `service` column is the protocol, not who logged it
     skip = frozenset({"service"}) if d.special == "zeek" else frozenset()
     proj = Projection(ctx.names, extra_ids=TABLE_IDS.get(d.special), skip=skip)
@@ -1086,7 +1092,7 @@ def _run(
         )
     sql, p = proj.select(con, "gc_obj", p, text_fallback=fallback)
     try:
-        return arrow(con, sql, p)
+        return arrow(con, sql, p, small=small)
     finally:
         con.execute("DROP TABLE IF EXISTS gc_obj")
 
