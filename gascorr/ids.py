@@ -115,9 +115,12 @@ class Names:
     step_headers: tuple[str, ...] = ("x-traceforge-step-index",)
     parent_trace_headers: tuple[str, ...] = field(default=("x-traceforge-parent-trace-id",), repr=False)
     # Regexes whose group 1 is an id, searched inside free-text messages.
-    session_patterns: tuple[str, ...] = (r"session[_-]?id[=:]\s*([A-Za-z0-9][\w.:-]*)",)
-    request_patterns: tuple[str, ...] = (r"(?:request[_-]?id|req[_-]id|correlation[_-]id)[=:]\s*([A-Za-z0-9][\w.:-]*)",)
-    trace_patterns: tuple[str, ...] = (r"trace[_-]?id[=:]\s*([0-9A-Fa-f-]{16,36})",)
+    # `key=value`, `key: value`, and quoted: `key="value"`, `"key": "value"`, `key='value'`
+    session_patterns: tuple[str, ...] = (r"session[_-]?id[\"']?\s*[=:]\s*[\"']?([A-Za-z0-9][\w.:-]*)",)
+    request_patterns: tuple[str, ...] = (
+        r"(?:request[_-]?id|req[_-]id|correlation[_-]id)[\"']?\s*[=:]\s*[\"']?([A-Za-z0-9][\w.:-]*)",
+    )
+    trace_patterns: tuple[str, ...] = (r"trace[_-]?id[\"']?\s*[=:]\s*[\"']?([0-9A-Fa-f-]{16,36})",)
 
     def extended(
         self,

@@ -479,3 +479,21 @@ def test_stats_names_each_files_dialect(cli: Any) -> None:
     got = {os.path.basename(f["source"]): f["dialect"] for f in r.json()["per_file"]}
     for name, (dialect, _) in CASES.items():
         assert got[name] == dialect, name
+
+
+def test_ids_in_messages_may_be_quoted(tmp_path: Path) -> None:
+    """`request_id="x"`, `session_id='x'` and JSON text (`"request_id": "x"`) inside a free
+    text message carry ids as well as `request_id=x` and `request_id: x` do."""
+    log = tmp_path / "app.log"
+    log.write_text(
+        "2026-01-31 10:00:00,001 - api - ERROR - payment failed request_id=\"req-77\" session_id='sess-77'\n"
+        '2026-01-31 10:00:01,001 - api - INFO - body {"request_id": "req-78", '
+        '"trace_id": "0af7651916cd43dd8448eb211c80319c"}\n'
+        "2026-01-31 10:00:02,001 - api - INFO - done (request_id: req-79, session_id: sess-79)\n"
+    )
+    _, rows = parse_file(log)
+    assert [(r["session_id"], r["request_id"], r["trace_id"]) for r in rows] == [
+        ("sess-77", "req-77", None),
+        (None, "req-78", "0af7651916cd43dd8448eb211c80319c"),
+        ("sess-79", "req-79", None),
+    ]
