@@ -16,7 +16,6 @@ filtered and ordered the same way; `tests/test_index.py` checks that on every se
 request of the fixtures and of a generated folder. (The `events` view itself is built on
 these indexes when a store has them.)
 
-`call` and `options` reach Arrow's compute kernels without importing `pyarrow.compute`.
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ import bisect
 import os
 from typing import TYPE_CHECKING, Any
 
+from gascorr.kernels import call, options
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -32,29 +33,9 @@ if TYPE_CHECKING:
     from gascorr.store import Manifest
 
 
-def call(name: str, *args: Any, options: Any = None) -> Any:
-    """Arrow compute function `name`. Called through `pyarrow._compute`, where the kernels
-    live: importing `pyarrow.compute` (which `Table.filter`, `.take` and `.sort_by` do)
-    spends ~40 ms wrapping every function, a sixth of a whole trace process."""
-    try:
-        from pyarrow._compute import call_function
-    except ImportError:  # pragma: no cover - a pyarrow that moved it
-        from pyarrow.compute import call_function
-    return call_function(name, list(args), options)
-
-
-def options(kind: str, *args: Any, **kwargs: Any) -> Any:
-    """An options object of Arrow compute (`SortOptions`, `TrimOptions` …), built the same way."""
-    try:
-        import pyarrow._compute as c
-    except ImportError:  # pragma: no cover
-        import pyarrow.compute as c
-    return getattr(c, kind)(*args, **kwargs)
-
-
-def _matching(path: str, col: str, value: str) -> pa.Table:
-    """The rows of an index file whose `col` equals `value`, reading only the row groups
-    whose statistics allow it."""
+def matching(path: str, col: str, value: Any) -> pa.Table:
+    """The rows of a Parquet file whose `col` equals `value`, reading only the row groups
+    whose min/max statistics allow it (the file is sorted by `col` for this to pay)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -67,7 +48,7 @@ def _matching(path: str, col: str, value: str) -> pa.Table:
         if st is None or not st.has_min_max or st.min <= value <= st.max:
             groups.append(i)
     t = pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table()
-    return call("filter", t, call("equal", t[col], pa.scalar(value, pa.string())))
+    return call("filter", t, call("equal", t[col], pa.scalar(value, t.schema.field(col).type)))
 
 
 def _rows_of(path: str, rows: list[int]) -> pa.Table:
@@ -105,7 +86,7 @@ def trace(root: str, m: Manifest, col: str, value: str, filters: Filters) -> pa.
 
     from gascorr.schema import arrow_schema
 
-    hits = _matching(os.path.join(root, rel), col, value)
+    hits = matching(os.path.join(root, rel), col, value)
     other = "request" if col == "session" else "session"
     by_file: dict[str, list[tuple[int, str | None]]] = {}
     for f, row, o in zip(hits["file"].to_pylist(), hits["row"].to_pylist(), hits[other].to_pylist(), strict=True):

@@ -274,19 +274,12 @@ def links_for(s: Store, session: str) -> pa.Table:
     if s._con is None and s.manifest.links:
         # read straight from the links file: a trace answered from the indexes needs no DuckDB
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
-        from gascorr.index import call
+        from gascorr.index import matching
+        from gascorr.kernels import call
 
-        pf = pq.ParquetFile(os.path.join(s.root, s.manifest.links))
-        at = pf.schema_arrow.get_field_index("ambiguous")
-        groups = []  # the row groups that hold ambiguous ids (written first: a handful of rows)
-        for i in range(pf.metadata.num_row_groups):
-            st = pf.metadata.row_group(i).column(at).statistics
-            if st is None or not st.has_min_max or st.max:
-                groups.append(i)
-        t = pf.read_row_groups(groups, columns=["kind", "id", "sessions", "ambiguous"])
-        t = call("filter", t, t["ambiguous"])
+        # ambiguous ids are written first, in row groups of their own: a handful of rows
+        t = matching(os.path.join(s.root, s.manifest.links), "ambiguous", True)
         t = call("filter", t, pa.array([session in x for x in t["sessions"].to_pylist()], pa.bool_()))
         keys = sorted(range(t.num_rows), key=lambda i: (t["kind"][i].as_py(), t["id"][i].as_py()))
         return call("take", t.select(["kind", "id", "sessions"]), pa.array(keys, pa.int64()))

@@ -341,7 +341,7 @@ def lines_table(chunk: Chunk) -> pa.Table:
     batches of LINES_PER_BATCH rows, so that DuckDB can scan it on several threads."""
     import pyarrow as pa
 
-    from gascorr.index import call, options
+    from gascorr.kernels import call, options
 
     if chunk.nlines == 0:
         return pa.table({"n": pa.array([], pa.int64()), "line": pa.array([], pa.large_string())})
@@ -353,7 +353,7 @@ def lines_table(chunk: Chunk) -> pa.Table:
 
 
 def _split() -> Any:
-    from gascorr.index import options
+    from gascorr.kernels import options
 
     return options("SplitPatternOptions", "\n")
 
