@@ -132,7 +132,7 @@ class Env:
 
     def say(self, msg: str) -> None:
         """One line on stderr; control characters from file names or log text are escaped."""
-        from gascorr.sources import printable
+        from gascorr.display import printable
 
         self.stderr.write(f"gascorr: {printable(msg)}\n")
         self.stderr.flush()

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gascorr import store
+from gascorr.display import printable
 from gascorr.ids import DEFAULT, Names
-from gascorr.sources import HEAD_BYTES, BombError, InputError, Source, find_sources, printable, sniff
+from gascorr.sources import HEAD_BYTES, BombError, InputError, Source, find_sources, sniff
 
 if TYPE_CHECKING:
     import duckdb

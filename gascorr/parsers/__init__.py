@@ -207,7 +207,7 @@ def read_chunks(stream: IO[bytes], ctx: ParseContext, chunk_bytes: int | None = 
     The final chunk has `last=True` (it may be empty); a missing final newline is fine.
     Damage in the stream ends it early, noted on `ctx`; nothing read before it is lost.
     """
-    from gascorr.sources import human_size
+    from gascorr.display import human_size
 
     size = min(chunk_bytes or CHUNK_BYTES, MAX_LINE_BYTES)
     first = ctx.first_line  # line number of the first line in `buf`

@@ -8,7 +8,7 @@ character but newline and tab) into visible escapes, and every string reaches ri
 
 from __future__ import annotations
 
-from gascorr.sources import printable
+from gascorr.display import printable
 
 
 def inert(s: str) -> str:
