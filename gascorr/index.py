@@ -24,7 +24,7 @@ import bisect
 import os
 from typing import TYPE_CHECKING, Any
 
-from gascorr.kernels import call, options
+from gascorr.kernels import call, options, parquet_reader
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -37,32 +37,36 @@ def matching(path: str, col: str, value: Any) -> pa.Table:
     """The rows of a Parquet file whose `col` equals `value`, reading only the row groups
     whose min/max statistics allow it (the file is sorted by `col` for this to pay)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
-    md = pf.metadata
-    at = pf.schema_arrow.get_field_index(col)
-    groups = []
-    for i in range(md.num_row_groups):
-        st = md.row_group(i).column(at).statistics
-        if st is None or not st.has_min_max or st.min <= value <= st.max:
-            groups.append(i)
-    t = pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table()
+    pf = parquet_reader(path)
+    try:
+        md = pf.metadata
+        at = pf.schema_arrow.get_field_index(col)
+        groups = []
+        for i in range(md.num_row_groups):
+            st = md.row_group(i).column(at).statistics
+            if st is None or not st.has_min_max or st.min <= value <= st.max:
+                groups.append(i)
+        t = pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table()
+    finally:
+        pf.close()
     return call("filter", t, call("equal", t[col], pa.scalar(value, t.schema.field(col).type)))
 
 
 def _rows_of(path: str, rows: list[int]) -> pa.Table:
     """Rows `rows` (0-based, ascending) of a Parquet file, decoding only their row groups."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
-    md = pf.metadata
-    starts = [0]
-    for i in range(md.num_row_groups):
-        starts.append(starts[-1] + md.row_group(i).num_rows)
-    groups = sorted({bisect.bisect_right(starts, r) - 1 for r in rows})
-    t = pf.read_row_groups(groups)
+    pf = parquet_reader(path)
+    try:
+        md = pf.metadata
+        starts = [0]
+        for i in range(md.num_row_groups):
+            starts.append(starts[-1] + md.row_group(i).num_rows)
+        groups = sorted({bisect.bisect_right(starts, r) - 1 for r in rows})
+        t = pf.read_row_groups(groups)
+    finally:
+        pf.close()
     # where each chosen group begins in `t`
     base, acc = {}, 0
     for g in groups:
