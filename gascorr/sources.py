@@ -380,13 +380,17 @@ def sniff(head: bytes) -> str:
     return "text"
 
 
+_NOT_CONTROL = bytes(b for b in range(256) if not (b < 9 or (13 < b < 32 and b != 27)))
+_PRINTABLE = bytes(b for b in range(256) if 32 <= b < 127 or b in (9, 10, 13))
+
+
 def _looks_binary(sample: bytes) -> bool:
     chunk = sample[:8192]
     if not chunk:
         return False
     if chunk.count(b"\x00") > len(chunk) // 10:
         return True
-    bad = sum(1 for b in chunk if b < 9 or (13 < b < 32 and b != 27))
+    bad = len(chunk.translate(None, _NOT_CONTROL))  # control bytes other than \t \n \v \f \r ESC
     if bad > len(chunk) // 20:
         return True
     try:
@@ -396,7 +400,7 @@ def _looks_binary(sample: bytes) -> bool:
         if e.start > len(chunk) - 4:
             return False
     # not UTF-8: text in a legacy 8-bit encoding still has mostly printable ASCII
-    ascii_print = sum(1 for b in chunk if 32 <= b < 127 or b in (9, 10, 13))
+    ascii_print = len(chunk) - len(chunk.translate(None, _PRINTABLE))
     return ascii_print < len(chunk) * 0.7
 
 
