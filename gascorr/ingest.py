@@ -9,7 +9,10 @@ Parallelism: DuckDB 2.0's Python API holds the GIL while a query runs, so thread
 parse two files at once. A large ingest (at least PROCESS_MIN_BYTES in two or more files)
 parses in worker processes, one per core, largest files first, each with a one-thread
 DuckDB connection; a small one parses in this process, one file at a time, with a DuckDB
-connection that uses every core inside each query.
+connection that uses every core inside each query. Small fresh sources go in units of up to
+BATCH_FILES files and BATCH_BYTES bytes, and the JSON-lines ones among them are parsed
+together (`jsonl.parse_batch`): a folder of many small files pays a few statements per
+unit, not a few per file.
 
 Nothing in one file can stop the others: a file that cannot be read, a refused
 decompression bomb or a parser bug becomes one warning naming the file. Binary files and
@@ -23,6 +26,7 @@ or a checkpoint every `store.CHECKPOINT_SECONDS` of a long ingest (whole files o
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -125,8 +129,6 @@ def ingest_source(
 ) -> store.FileEntry:
     """Parse one source into new Parquet files in the store; returns its manifest entry.
     An append passes the line number its bytes start at and the hash of the bytes before."""
-    from gascorr.correlate import EDGES_SQL
-    from gascorr.engine import SMALL_ROWS, arrow
     from gascorr.parsers import ParseContext, parse
     from gascorr.schema import arrow_schema
 
@@ -141,10 +143,20 @@ def ingest_source(
     )
     ev_rel = store.new_name("events", ".parquet")
     rows = store.write_parquet(root, ev_rel, parse(src, kind, ctx), arrow_schema())
+    return _entry(root, src, kind, ctx, ev_rel, rows)
+
+
+def _entry(root: str, src: Source, kind: str, ctx: Any, ev_rel: str, rows: int, edges: Any = None) -> store.FileEntry:
+    """The manifest entry of `src`, parsed with `ctx` into `ev_rel` (`rows` events; the file
+    is removed when there are none), after writing its edges file (`edges` when they were
+    found already)."""
+    from gascorr.correlate import EDGES_SQL
+    from gascorr.engine import SMALL_ROWS, arrow
+
     ed_rel: str | None = None
     if rows:
-        path = os.path.join(root, ev_rel)
-        edges = arrow(con, EDGES_SQL, [path], small=rows <= SMALL_ROWS)
+        if edges is None:
+            edges = arrow(ctx.con, EDGES_SQL, [os.path.join(root, ev_rel)], small=rows <= SMALL_ROWS)
         if edges.num_rows:
             ed_rel = store.new_name("events", ".edges.parquet")
             store.write_parquet_plain(root, ed_rel, edges.cast(_edges_schema()))
@@ -169,6 +181,103 @@ def ingest_source(
         parquet=ev_rel if rows else None,
         edges=ed_rel,
     )
+
+
+# small fresh sources are parsed several to a unit of work (`work_batch`), up to these
+BATCH_FILES = 64
+BATCH_BYTES = 8 * 1024 * 1024
+
+
+def work_batch(jobs: list[Job]) -> list[tuple[Source, store.FileEntry | Appended | str]]:
+    """Parse several small sources: the JSON-lines ones together (`jsonl.parse_batch`: a few
+    statements for all of them instead of a few each), the others, and any the batch leaves
+    out or cannot read, one by one as `work` does."""
+    together: list[Job] = []
+    for j in jobs:
+        try:
+            if _kind(j.src) == "jsonl":
+                together.append(j)
+        except Exception:  # unreadable: `work` says why
+            pass
+    done: dict[str, store.FileEntry] = {}
+    if len(together) >= 2:
+        written: list[str] = []
+        try:
+            done = _jsonl_batch(together, written)
+        except store.StoreError:
+            raise
+        except Exception:  # each file alone, then, and each says what is wrong with it
+            for rel in written:
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(together[0].root, rel))
+            done = {}
+    return [(j.src, done[j.src.key] if j.src.key in done else work(j)) for j in jobs]
+
+
+def _jsonl_batch(jobs: list[Job], written: list[str]) -> dict[str, store.FileEntry]:
+    """Entries of the JSON-lines sources of `jobs` that `jsonl.parse_batch` parses, by key;
+    the store files written are added to `written` as they are."""
+    from gascorr.correlate import EDGES_MANY_SQL
+    from gascorr.engine import SMALL_ROWS, arrow
+    from gascorr.parsers import ParseContext
+    from gascorr.parsers.jsonl import parse_batch
+    from gascorr.schema import arrow_schema
+
+    first = jobs[0]
+    con = _con(first.tz)
+    ctxs = [ParseContext(con=con, names=j.names, tz=j.tz, hasher=hashlib.blake2b(digest_size=16)) for j in jobs]
+    tables = parse_batch(con, [(j.src, ctx) for j, ctx in zip(jobs, ctxs, strict=True)])
+    files: dict[int, tuple[str, int]] = {}
+    for i, t in sorted(tables.items()):
+        ev_rel = store.new_name("events", ".parquet")
+        written.append(ev_rel)
+        files[i] = (ev_rel, store.write_parquet(first.root, ev_rel, iter([t]), arrow_schema()))
+    # the edges of all the files in one statement
+    paths = {os.path.join(first.root, rel): i for i, (rel, rows) in files.items() if rows}
+    edges: dict[int, Any] = {i: _edges_schema().empty_table() for i in paths.values()}
+    if paths:
+        found = arrow(con, EDGES_MANY_SQL, [list(paths)], small=sum(files[i][1] for i in paths.values()) <= SMALL_ROWS)
+        names = found["filename"].to_pylist()
+        found = found.drop_columns(["filename"])
+        by: dict[int, list[int]] = {}
+        for k, name in enumerate(names):
+            by.setdefault(paths[name], []).append(k)
+        for i, ks in by.items():
+            edges[i] = found.take(ks)
+    out: dict[str, store.FileEntry] = {}
+    for i, (ev_rel, rows) in files.items():
+        j = jobs[i]
+        entry = _entry(first.root, j.src, "jsonl", ctxs[i], ev_rel, rows, edges.get(i))
+        if entry.edges:
+            written.append(entry.edges)
+        out[j.src.key] = entry
+    return out
+
+
+def _units(jobs: list[Job]) -> list[list[Job]]:
+    """`jobs` as units of work: small fresh sources parsed with the same settings several to a
+    unit (`work_batch`), every other source alone."""
+    from gascorr.parsers.jsonl import BATCH_FILE_BYTES
+
+    units: list[list[Job]] = []
+    batch: list[Job] = []
+    size = 0
+    for j in jobs:
+        if j.resume is not None or j.src.skip or j.dialect_hint is not None or j.src.size > BATCH_FILE_BYTES:
+            units.append([j])
+            continue
+        if batch and (len(batch) >= BATCH_FILES or size + j.src.size > BATCH_BYTES):
+            units.append(batch)
+            batch, size = [], 0
+        batch.append(j)
+        size += j.src.size
+    if batch:
+        units.append(batch)
+    return units
+
+
+def _run(unit: list[Job]) -> list[tuple[Source, store.FileEntry | Appended | str]]:
+    return work_batch(unit) if len(unit) > 1 else [(unit[0].src, work(unit[0]))]
 
 
 def _kind(src: Source) -> str:
@@ -452,20 +561,21 @@ def _map(jobs: list[Job], workers: int | None) -> Iterator[tuple[Source, store.F
     ingest (largest files first, so the last one does not run alone), else here in turn."""
     n = workers or min(os.cpu_count() or 1, 4)
     total = sum(j.src.size for j in jobs)
-    if n <= 1 or len(jobs) < 2 or total < PROCESS_MIN_BYTES:
-        for j in jobs:
-            yield j.src, work(j)
+    units = _units(jobs)
+    if n <= 1 or len(units) < 2 or total < PROCESS_MIN_BYTES:
+        for u in units:
+            yield from _run(u)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn, not fork: the parent may hold DuckDB and Arrow thread pools
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(n, len(jobs)), mp_context=ctx, initializer=_in_worker) as pool:
-        futures = {pool.submit(work, j): j for j in sorted(jobs, key=lambda j: -j.src.size)}
+    with ProcessPoolExecutor(max_workers=min(n, len(units)), mp_context=ctx, initializer=_in_worker) as pool:
+        futures = [pool.submit(_run, u) for u in sorted(units, key=lambda u: -sum(j.src.size for j in u))]
         try:
             for f in as_completed(futures):
-                yield futures[f].src, f.result()
+                yield from f.result()
         except BaseException:
             for f in futures:
                 f.cancel()

@@ -30,6 +30,7 @@ dialect whose lines carry key=value pairs or a JSON object.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -298,6 +299,7 @@ ID_ROLES = ("session", "request", "trace", "span", "parent", "traceparent")
 Path = tuple[str, ...]
 
 
+@functools.lru_cache(maxsize=4096)
 def norm(key: str) -> str:
     """An id name as compared: lower case, without `_ - . /` and spaces."""
     return re.sub(r"[-_./\s]", "", key.lower())
@@ -334,9 +336,20 @@ class Shape:
     @classmethod
     def of(cls, con: duckdb.DuckDBPyConnection, rel: str) -> Shape:
         """The shape of the `j` column of `rel` (a table or view name)."""
-        shape = cls()
         rows = con.execute(f"SELECT json_group_structure(j::JSON) FROM {rel}").fetchall()
-        shape.add(_loads(rows[0][0] if rows else None))
+        return cls._of(con, rel, rows[0][0] if rows else None)
+
+    @classmethod
+    def of_each(cls, con: duckdb.DuckDBPyConnection, rel: str) -> dict[int, Shape]:
+        """The shape of each file's records in `rel`, a table of several files' records told
+        apart by its column `g`, in one statement."""
+        rows = con.execute(f"SELECT g, json_group_structure(j::JSON) FROM {rel} GROUP BY g").fetchall()
+        return {int(g): cls._of(con, f"(SELECT * FROM {rel} WHERE g = {int(g)})", st) for g, st in rows}
+
+    @classmethod
+    def _of(cls, con: duckdb.DuckDBPyConnection, rel: str, structure: object) -> Shape:
+        shape = cls()
+        shape.add(_loads(structure))
         # keys that are objects in some records and not in others: look inside those records
         mixed = [p for p, k in shape.kinds.items() if k == "mixed" and len(p) <= 3][:8]
         for p in mixed:
@@ -368,13 +381,13 @@ def jsonpath(p: Path) -> str:
     return "$" + "".join('."' + k.replace('"', '\\"') + '"' for k in p)
 
 
-def _alias_paths(alias: str) -> list[tuple[str, ...]]:
+@functools.lru_cache(maxsize=1024)
+def _alias_paths(alias: str) -> tuple[tuple[str, ...], ...]:
     """An alias as lower-cased key paths: the literal (dotted) key, then the nested path."""
     low = alias.lower()
-    out: list[tuple[str, ...]] = [(low,)]
     if "." in low and "/" not in low:
-        out.append(tuple(low.split(".")))
-    return out
+        return ((low,), tuple(low.split(".")))
+    return ((low,),)
 
 
 @dataclass
@@ -443,11 +456,19 @@ class Projection:
             for i, k in enumerate(keys):
                 ranks.setdefault(norm(k), i)
             self.id_names[role] = ranks
+        self._plans: dict[tuple[tuple[Path, str], ...], Plan] = {}
 
     # -- planning ---------------------------------------------------------------------------
 
     def plan(self, shape: Shape) -> Plan:
-        """The paths of each role present in `shape`."""
+        """The paths of each role present in `shape` (files of one producer mostly share a
+        shape: each is planned once)."""
+        key = tuple(shape.kinds.items())
+        if key not in self._plans:
+            self._plans[key] = self._plan(shape)
+        return self._plans[key]
+
+    def _plan(self, shape: Shape) -> Plan:
         plan = Plan()
         lower: dict[tuple[str, ...], list[Path]] = {}
         for p in shape.kinds:
@@ -505,13 +526,24 @@ class Projection:
 
     # -- SQL ----------------------------------------------------------------------------------
 
-    def sql(self, rel: str, plan: Plan, *, text_fallback: str = "NULL", has_session: bool = False) -> str:
+    def sql(
+        self, rel: str, plan: Plan, *, text_fallback: str = "NULL", has_session: bool = False, batch: bool = False
+    ) -> str:
         """SELECT over `rel(n, j, tail, svc0, ts0)` producing the event columns.
 
         Parameters: $source, $format, $dialect, $service, $session, and $paths (`plan.paths`,
         bound rather than spliced). Each stage is MATERIALIZED so that DuckDB does not inline
         the extraction into every expression that reads it.
+
+        `batch`: `rel` holds the records of several files, told apart by a column `g`; the
+        per-file values come from the table `gc_params(g, source, format, dialect, service,
+        session)` instead of parameters, and `g` is the last column of the result.
         """
+
+        def param(name: str) -> str:
+            return f"gp.{name}" if batch else f"${name}"
+
+        g_col = "g, " if batch else ""
         n = self.names
         msg_ids = {
             role: "coalesce("
@@ -552,7 +584,7 @@ class Projection:
             [
                 *(["gc_id(sess)"] if has("session") else []),
                 "gc_id(msg_sess)",
-                *(["gc_id($session)"] if has_session else []),
+                *([f"gc_id({param('session')})"] if has_session else []),
             ]
         )
         request = _coalesce([*(["gc_id(req)"] if has("request") else []), "gc_id(msg_req)"])
@@ -575,10 +607,10 @@ class Projection:
         )
         return f"""
         WITH src AS MATERIALIZED (
-          SELECT n, j::VARCHAR AS j, tail, svc0, ts0, {extract} AS v FROM {rel}
+          SELECT {g_col}n, j::VARCHAR AS j, tail, svc0, ts0, {extract} AS v FROM {rel}
         ),
         x AS MATERIALIZED (
-          SELECT n, j, tail, svc0, coalesce({g("ts")}, {instant}, ts0) AS ts_raw, {g("level")} AS lvl,
+          SELECT {g_col}n, j, tail, svc0, coalesce({g("ts")}, {instant}, ts0) AS ts_raw, {g("level")} AS lvl,
                  {g("otel_level")} AS otel_lvl, {g("message")} AS msg_field, {g("template")} AS mt,
                  {g("exception")} AS exc, {g("service")} AS svc, {g("method")} AS method0,
                  {g("url")} AS url, {g("status")} AS status0, {g("duration")} AS dur0, {g("step")} AS step0,
@@ -602,13 +634,13 @@ class Projection:
                  {msg_ids["trace"]} AS msg_trace
           FROM y
         )
-        SELECT gc_time(ts_raw) AS ts, ts_raw, $source AS source, n AS line, $format AS format,
-               $dialect AS dialect, kind, coalesce(svc, svc0, $service) AS service,
+        SELECT gc_time(ts_raw) AS ts, ts_raw, {param("source")} AS source, n AS line, {param("format")} AS format,
+               {param("dialect")} AS dialect, kind, coalesce(svc, svc0, {param("service")}) AS service,
                {level} AS level, msg AS message, {session} AS session_id, {request} AS request_id,
                {trace} AS trace_id, {span} AS span_id, {parent} AS parent_span_id,
                upper(method0) AS method, url, status, {duration} AS duration_ms,
-               try_cast(step0 AS INTEGER) AS step, j AS attrs
-        FROM z
+               try_cast(step0 AS INTEGER) AS step, j AS attrs{", g" if batch else ""}
+        FROM z{" JOIN gc_params AS gp USING (g)" if batch else ""}
         """
 
     def select(
