@@ -97,11 +97,10 @@ def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
     for _ in range(MAX_ROUNDS):
         con.execute("""
             CREATE OR REPLACE TEMP TABLE gc_label2 AS
-            SELECT l.node, least(l.comp, min(n.comp)) AS comp
+            SELECT l.node, least(l.comp, min(n.comp)) AS comp, least(l.comp, min(n.comp)) < l.comp AS moved
             FROM gc_label l LEFT JOIN gc_edges e ON e.a = l.node LEFT JOIN gc_label n ON n.node = e.b
             GROUP BY l.node, l.comp""")
-        changed = con.execute("""
-            SELECT count(*) FROM gc_label2 a JOIN gc_label b USING (node) WHERE a.comp <> b.comp""").fetchone()
+        changed = con.execute("SELECT count(*) FROM gc_label2 WHERE moved").fetchone()
         con.execute("DROP TABLE gc_label")
         con.execute("ALTER TABLE gc_label2 RENAME TO gc_label")
         if not changed or not changed[0]:
@@ -120,7 +119,6 @@ def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
                CASE WHEN d.s1 <> d.s2 THEN a.sessions WHEN d.s1 IS NOT NULL THEN [d.s1] ELSE []::VARCHAR[] END
                    AS sessions,
                coalesce(c.c1 <> c.c2, false) AS conflict
-        FROM d LEFT JOIN c USING (comp) LEFT JOIN gc_amb a USING (node)
-        ORDER BY kind, id""")
+        FROM d LEFT JOIN c USING (comp) LEFT JOIN gc_amb a USING (node)""")
     for t in ("gc_tuples", "gc_obs", "gc_direct", "gc_amb", "gc_edges", "gc_label"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
