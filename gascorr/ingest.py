@@ -185,7 +185,7 @@ def _entry(root: str, src: Source, kind: str, ctx: Any, ev_rel: str, rows: int, 
 
 # small fresh sources are parsed several to a unit of work (`work_batch`), up to these
 BATCH_FILES = 64
-BATCH_BYTES = 8 * 1024 * 1024
+BATCH_BYTES = 4 * 1024 * 1024  # as much as one chunk of a large file (`parsers.CHUNK_BYTES`)
 
 
 def work_batch(jobs: list[Job]) -> list[tuple[Source, store.FileEntry | Appended | str]]:
