@@ -210,6 +210,8 @@ def work_batch(jobs: list[Job]) -> list[tuple[Source, store.FileEntry | Appended
             for rel in written:
                 with contextlib.suppress(OSError):
                     os.remove(os.path.join(together[0].root, rel))
+            if together[0].strict:  # --debug: a bug in the batch must show, not be worked around
+                raise
             done = {}
     return [(j.src, done[j.src.key] if j.src.key in done else work(j)) for j in jobs]
 

@@ -121,3 +121,15 @@ def test_a_failing_batch_parses_each_file_alone(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(jsonl, "_batch_objects", broken)
     got = _store(tmp_path, logs, "fallback")
     assert got == expected
+
+
+def test_debug_shows_a_failing_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --debug a bug in the batch is raised, not worked around file by file."""
+    logs = _folder(tmp_path / "logs")
+
+    def broken(*a: Any, **kw: Any) -> Any:
+        raise RuntimeError("a bug in the batch")
+
+    monkeypatch.setattr(jsonl, "_batch_objects", broken)
+    with pytest.raises(RuntimeError, match="a bug in the batch"):
+        run_cli("ingest", str(logs), "--store", str(tmp_path / "st"), "--quiet", "--debug")
