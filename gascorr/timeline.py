@@ -60,15 +60,14 @@ class RawJSON(str):
     `attrs`, written by the parsers as a JSON object, is not decoded and encoded again)."""
 
 
+_DOC_KEYS = (*NAMES, "resolved_session", "resolved_request")
+
+
 def event_doc(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k in [*NAMES, "resolved_session", "resolved_request"]:
-        v = row.get(k)
-        if k == "ts":
-            v = iso(v)
-        elif k == "attrs" and isinstance(v, str):
-            v = _attrs_doc(v)
-        out[k] = v
+    out = {k: row.get(k) for k in _DOC_KEYS}
+    out["ts"] = iso(out["ts"])
+    if isinstance(out["attrs"], str):
+        out["attrs"] = _attrs_doc(out["attrs"])
     return out
 
 

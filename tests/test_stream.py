@@ -127,3 +127,19 @@ def test_head_closes_a_long_ndjson_stream_quietly(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert json.loads(first.stdout)["message"].startswith("tick 0 ")
+
+
+def test_stored_attrs_are_written_as_they_are_even_beside_the_marker() -> None:
+    """An event's attrs text goes out unchanged; a message that happens to hold the writer's
+    internal marker still gives the same, valid JSON."""
+    from gascorr.timeline import RawJSON
+
+    attrs = '{"b":[1,2],"a":"x\\"y"}'
+    for message in ("plain", jsonout._MARK, f"a {jsonout._MARK} b"):
+        doc = {"message": message, "attrs": RawJSON(attrs), "n": 1}
+        text = jsonout.dumps(doc, indent=None)
+        assert json.loads(text) == {"message": message, "attrs": {"b": [1, 2], "a": 'x"y'}, "n": 1}
+        if message == "plain":
+            assert attrs in text
+    layout = jsonout.dumps({"events": [{"attrs": RawJSON(attrs)}, {"attrs": RawJSON("{}")}]})
+    assert json.loads(layout) == {"events": [{"attrs": {"b": [1, 2], "a": 'x"y'}}, {"attrs": {}}]}

@@ -36,22 +36,29 @@ def dumps(doc: Any, *, indent: int | None = 2) -> str:
 
 
 _MARK = "\x00gascorr-raw-json\x00"
+_MARK_JSON = json.dumps(_MARK)
 
 
 def _compact(doc: Any) -> str:
     if isinstance(doc, RawJSON):
         return str(doc)
-    if isinstance(doc, dict) and any(isinstance(v, RawJSON) for v in doc.values()):
+    if isinstance(doc, dict):
         # encode with a marker in place of each raw value, then put the raw text there
-        raws = [v for v in doc.values() if isinstance(v, RawJSON)]
-        text = json.dumps(
-            {k: _MARK if isinstance(v, RawJSON) else v for k, v in doc.items()}, ensure_ascii=False, default=_default
-        )
-        mark = json.dumps(_MARK)
-        parts = text.split(mark)
-        if len(parts) == len(raws) + 1:  # else a value held the marker: decode and encode as usual
-            return "".join(p + r for p, r in zip(parts, [*raws, ""], strict=True))
-        doc = {k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in doc.items()}
+        raws: list[str] = []
+        plain: dict[Any, Any] = {}
+        for k, v in doc.items():
+            if isinstance(v, RawJSON):
+                raws.append(v)
+                plain[k] = _MARK
+            else:
+                plain[k] = v
+        if raws:
+            parts = json.dumps(plain, ensure_ascii=False, default=_default).split(_MARK_JSON)
+            if len(parts) == len(raws) + 1:
+                raws.append("")
+                return "".join(p + r for p, r in zip(parts, raws, strict=True))
+            # a value held the marker itself: decode the raw values and encode as usual
+            doc = {k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in doc.items()}
     return json.dumps(doc, ensure_ascii=False, default=_default)
 
 
