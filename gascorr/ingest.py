@@ -192,13 +192,11 @@ def work_batch(jobs: list[Job]) -> list[tuple[Source, store.FileEntry | Appended
     """Parse several small sources: the JSON-lines ones together (`jsonl.parse_batch`: a few
     statements for all of them instead of a few each), the others, and any the batch leaves
     out or cannot read, one by one as `work` does."""
-    together: list[Job] = []
+    kinds: dict[str, str] = {}
     for j in jobs:
-        try:
-            if _kind(j.src) == "jsonl":
-                together.append(j)
-        except Exception:  # unreadable: `work` says why
-            pass
+        with contextlib.suppress(Exception):  # unreadable: `work` says why
+            kinds[j.src.key] = _kind(j.src)
+    together = [j for j in jobs if kinds.get(j.src.key) == "jsonl"]
     done: dict[str, store.FileEntry] = {}
     if len(together) >= 2:
         written: list[str] = []
@@ -213,7 +211,7 @@ def work_batch(jobs: list[Job]) -> list[tuple[Source, store.FileEntry | Appended
             if together[0].strict:  # --debug: a bug in the batch must show, not be worked around
                 raise
             done = {}
-    return [(j.src, done[j.src.key] if j.src.key in done else work(j)) for j in jobs]
+    return [(j.src, done[j.src.key] if j.src.key in done else work(j, kinds.get(j.src.key))) for j in jobs]
 
 
 def _jsonl_batch(jobs: list[Job], written: list[str]) -> dict[str, store.FileEntry]:
@@ -418,9 +416,9 @@ class Appended:
     tail: store.FileEntry
 
 
-def work(job: Job) -> store.FileEntry | Appended | str:
+def work(job: Job, kind: str | None = None) -> store.FileEntry | Appended | str:
     """Parse one source into the store: its manifest entry (or that of the lines appended to
-    it), or a warning naming the file."""
+    it), or a warning naming the file. `kind`: the source's format when already sniffed."""
     src, root = job.src, job.root
     unreadable: tuple[type[BaseException], ...] = (*_damage_types(), InputError, NotImplementedError, RuntimeError)
     shown = printable(src.name)
@@ -431,7 +429,7 @@ def work(job: Job) -> store.FileEntry | Appended | str:
             tail = _parse_appended(job, job.resume)
             if tail is not None:
                 return Appended(tail)
-        kind = _kind(src)
+        kind = kind or _kind(src)
         if kind == "binary":
             return _skipped_entry(src, "binary", "a binary file, not a log")
         return ingest_source(root, src, kind, job.names, job.tz, job.dialect_hint)
