@@ -331,6 +331,42 @@ def test_regex_runs_in_both_engines(d: text.Dialect) -> None:
         con.execute("SELECT regexp_matches('x', ?)", [d.comment]).fetchall()
 
 
+@pytest.mark.parametrize("d", [d for d in text.DIALECTS if d.head_regex], ids=lambda d: d.name)
+def test_head_regex_reads_lines_as_the_whole_regex_does(d: text.Dialect) -> None:
+    """A dialect `^HEAD(?P<message>.*)$` is read as `^(HEAD)` and the rest of the line: on
+    every line of the dialect fixtures (and lines made to trip it up), DuckDB's regex engine
+    gives the same groups and message both ways."""
+    lines = [
+        line for p in sorted(DIALECTS.iterdir()) for line in p.read_bytes().decode("utf-8", "replace").splitlines()
+    ]
+    lines += [
+        "",
+        " ",
+        "\t- - -",
+        "2024-03-07 12:00:00,123 - app - INFO - ünïcödé · message  ",
+        "2024-03-07 12:00:00,123 - INFO - no logger - here",
+        "2024-03-07T12:00:00.5Z:ERROR:app.db:failed: twice",
+        "WARNING 2024-03-07 12:00:00 - disk at 91%",
+        "INFO:x:\r",
+    ]
+    con = connect(threads=1)
+    con.execute("CREATE TABLE l AS SELECT unnest(?::VARCHAR[]) AS line", [lines])
+    names = "[" + ", ".join(f"'{g}'" for g in d.groups) + "]"
+    head_names = "['gc_head', " + ", ".join(f"'{g}'" for g in d.groups[:-1]) + "]"
+    rest = [g for g in d.groups if g != "message"]
+    differ = con.execute(
+        f"""SELECT line FROM (
+              SELECT line, regexp_extract(line, $whole, {names}) AS w, regexp_extract(line, $head, {head_names}) AS h
+              FROM l)
+            WHERE {" OR ".join(f"w.{g} IS DISTINCT FROM h.{g}" for g in rest) or "false"}
+               OR w.message IS DISTINCT FROM CASE WHEN h.gc_head <> '' THEN substr(line, length(h.gc_head) + 1) ELSE '' END""",
+        {"whole": d.regex, "head": d.head_regex},
+    ).fetchall()
+    assert differ == []
+    matched = con.execute("SELECT count(*) FROM l WHERE regexp_matches(line, ?)", [d.regex]).fetchone()
+    assert matched and matched[0] > 0, "no line of the fixtures is in this layout"
+
+
 @pytest.mark.parametrize("p", text.PREFIXES, ids=lambda p: p.name)
 def test_prefix_regex_runs_in_both_engines(p: text.Prefix) -> None:
     rx = re.compile(p.regex)

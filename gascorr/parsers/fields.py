@@ -650,14 +650,13 @@ class Projection:
         params: dict[str, object],
         *,
         text_fallback: str = "NULL",
-        order: bool = True,
     ) -> tuple[str, dict[str, object]]:
         """The projection SQL over the table or view `rel` and its parameters, planned from
-        the shape of `rel`'s records."""
+        the shape of `rel`'s records. Its rows are in no set order (`in_line_order` sorts
+        them)."""
         plan = self.plan(Shape.of(con, rel))
         has_session = params.get("session") is not None
         sql = self.sql(rel, plan, text_fallback=text_fallback, has_session=has_session)
-        sql += " ORDER BY line" if order else ""
         return sql, {**params, "paths": plan.paths}
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from gascorr.engine import SMALL_ROWS, arrow
-from gascorr.parsers import ParseContext, lines_table, read_chunks, unnest_sql
+from gascorr.parsers import ParseContext, in_line_order, lines_table, read_chunks, unnest_sql
 from gascorr.parsers.fields import Projection, _q
 from gascorr.sources import service_from_name
 
@@ -409,6 +409,6 @@ def _objects(con: Any, reading: Reading, ctx: ParseContext, params: dict[str, ob
             if reading.family == "docker-json":
                 # the `log` text ends with the newline the container wrote
                 sql = f"SELECT * REPLACE (regexp_replace(message, '[\n\r]+$', '') AS message) FROM ({sql})"
-            yield arrow(con, sql, p, small=objects <= SMALL_ROWS)
+            yield in_line_order(arrow(con, sql, p, small=objects <= SMALL_ROWS))
     finally:
         con.execute("DROP TABLE IF EXISTS gc_jobj")

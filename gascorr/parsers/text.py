@@ -61,7 +61,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from gascorr.engine import SMALL_ROWS, arrow
-from gascorr.parsers import Chunk, ParseContext, lines_table, read_chunks, unnest_sql
+from gascorr.parsers import Chunk, ParseContext, in_line_order, lines_table, read_chunks, unnest_sql
 from gascorr.parsers.fields import Projection, _q
 from gascorr.sources import service_from_name
 
@@ -123,6 +123,20 @@ class Dialect:
     @property
     def roles(self) -> set[str]:
         return {_role(g) for g in self.groups}
+
+    @property
+    def head_regex(self) -> str | None:
+        """For a layout `^HEAD(?P<message>.*)$`: `^(?P<gc_head>HEAD)`, whose groups are the
+        same but the message, which is what follows `gc_head` on the line. RE2 extracts a
+        struct of groups several times faster when the last one does not span the line."""
+        if not self.regex.startswith("^") or not self.regex.endswith(_MESSAGE_TAIL) or self.lead == "message":
+            return None
+        if [g for g in self.groups if _role(g) == "message"] != ["message"] or self.groups[-1] != "message":
+            return None
+        return "^(?P<gc_head>" + self.regex[1 : -len(_MESSAGE_TAIL)] + ")"
+
+
+_MESSAGE_TAIL = "(?P<message>.*)$"
 
 
 def _role(group: str) -> str:
@@ -688,6 +702,7 @@ class Stage:
     sql: str
     partition: bool = False  # rows carry a service: group continuation lines per service
     label: str | None = None  # the prefix's name, for the events' dialect column
+    one_line: bool = True  # no row holds a newline (a regex's `.*$` then spans the rest of it)
 
 
 def _base_stage(first: int, prefix: Prefix | None, services: list[str] | None, exclude: bool) -> Stage:
@@ -724,11 +739,14 @@ def _base_stage(first: int, prefix: Prefix | None, services: list[str] | None, e
 
 def _grouped_sql(d: Dialect, stage: Stage) -> str:
     """SQL of the events' first lines and tails: (n, f, started, head, tail, svc0, ts0)."""
-    groups = d.groups
-    names = _strlist(groups)
     lead = d.lead
     comment = f"regexp_matches(line, {_q(d.comment)})" if d.comment else "false"
-    tl = f"""SELECT n, line, svc0, ts0, regexp_extract(line, {_q(d.regex)}, {names}) AS f, {comment} AS cm
+    head = d.head_regex if stage.one_line else None
+    if head:  # the message is cut from the line later (`_message_sql`)
+        f = f"regexp_extract(line, {_q(head)}, {_strlist(['gc_head', *d.groups[:-1]])})"
+    else:
+        f = f"regexp_extract(line, {_q(d.regex)}, {_strlist(d.groups)})"
+    tl = f"""SELECT n, line, svc0, ts0, {f} AS f, {comment} AS cm
              FROM ({stage.sql})"""
     if not d.multiline:
         return f"""SELECT n, f, f.{lead} <> '' AS started, line AS head, NULL::VARCHAR AS tail, svc0, ts0
@@ -768,50 +786,70 @@ def _ids_sql(d: Dialect, role: str, names_patterns: tuple[str, ...]) -> str:
 
 def _regex_sql(d: Dialect, ctx: ParseContext, stage: Stage) -> str:
     r = lambda role: f"CASE WHEN started THEN {_role_sql(d, role)} END"  # noqa: E731
-    head_msg = "coalesce(f.message, '')" if "message" in d.roles else "''"
-    if "message" in d.roles and len([g for g in d.groups if _role(g) == "message"]) > 1:
-        head_msg = "coalesce(" + _role_sql(d, "message") + ", '')"
-    # only the macros the dialect's groups need: each one costs planning time
     roles = d.roles
+    if "message" not in roles:
+        head_msg = "''"
+    elif stage.one_line and d.head_regex:
+        head_msg = "substr(head, length(f.gc_head) + 1)"
+    else:
+        head_msg = "coalesce(" + _role_sql(d, "message") + ", '')"
+    # Macros paste their argument wherever they use it: they are given column names (the
+    # raw values are computed a step before), or binding and optimizing a statement costs
+    # more than running it over a chunk.
+    raw = {
+        "gc_sid": _ids_sql(d, "session", ctx.names.session_patterns),
+        "gc_rid": _ids_sql(d, "request", ctx.names.request_patterns),
+        "gc_tid": _ids_sql(d, "trace", ctx.names.trace_patterns),
+    }
     levels = []
     if d.level_sql:
         levels.append(f"CASE WHEN started THEN {d.level_sql} END")
     elif "level" in roles:
-        levels.append(f"gc_level({r('level')})")
+        raw["gc_lvl"] = r("level")
+        levels.append("gc_level(gc_lvl)")
     if "status" in roles:
         levels.append("CASE WHEN started THEN gc_status_level(status) END")
     level = "coalesce(" + ", ".join(levels) + ")" if len(levels) > 1 else (levels[0] if levels else "NULL::VARCHAR")
     if d.duration_sql:
         duration = f"CASE WHEN started THEN {d.duration_sql} END"
     elif "duration" in roles:
-        duration = f"gc_duration_ms({r('duration')})"
+        raw["gc_dur"] = r("duration")
+        duration = "gc_duration_ms(gc_dur)"
     else:
         duration = "NULL::DOUBLE"
-    span = f"gc_trace({r('span')})" if "span" in roles else "NULL::VARCHAR"
-    parent = f"gc_trace({r('parent')})" if "parent" in roles else "NULL::VARCHAR"
+    span = parent = "NULL::VARCHAR"
+    if "span" in roles:
+        raw["gc_span"] = r("span")
+        span = "gc_trace(gc_span)"
+    if "parent" in roles:
+        raw["gc_parent"] = r("parent")
+        parent = "gc_trace(gc_parent)"
     kind = f"CASE WHEN {r('method')} IS NOT NULL OR {r('status')} IS NOT NULL THEN 'http' ELSE '{d.kind}' END"
     if d.kind == "http":
         kind = "CASE WHEN started THEN 'http' ELSE 'log' END"
-    n = ctx.names
+    raws = ",\n             ".join(f"{sql} AS {name}" for name, sql in raw.items())
     return f"""
     WITH e AS MATERIALIZED ({_grouped_sql(d, stage)}),
     p AS MATERIALIZED (
-      SELECT n, started, f, head, svc0, coalesce(ts0, {r("ts")}) AS ts_raw,
-             regexp_replace(CASE WHEN started THEN {head_msg} || coalesce(chr(10) || tail, '') ELSE head END,
-                            '[\n\r ]+$', '') AS message,
-             try_cast(regexp_extract({r("status")}, '^-?\\d+') AS INTEGER) AS status
-      FROM e)
+      SELECT n, started, f, head, svc0, ts_raw, status,
+             CASE WHEN suffix(m, ' ') OR suffix(m, chr(10)) OR suffix(m, chr(13))
+                  THEN regexp_replace(m, '[\n\r ]+$', '') ELSE m END AS message
+      FROM (SELECT n, started, f, head, svc0, coalesce(ts0, {r("ts")}) AS ts_raw,
+                   CASE WHEN started THEN {head_msg} || coalesce(chr(10) || tail, '') ELSE head END AS m,
+                   try_cast(regexp_extract({r("status")}, '^-?\\d+') AS INTEGER) AS status
+            FROM e)),
+    q AS (
+      SELECT *, {raws}
+      FROM p)
     SELECT {_ts_sql(d)} AS ts, ts_raw, $source AS source, n AS line, $format AS format, $dialect AS dialect,
            {kind} AS kind, coalesce({r("service")}, svc0, $service) AS service,
            {level} AS level, message,
-           gc_id({_ids_sql(d, "session", n.session_patterns)}) AS session_id,
-           gc_id({_ids_sql(d, "request", n.request_patterns)}) AS request_id,
-           gc_trace({_ids_sql(d, "trace", n.trace_patterns)}) AS trace_id,
+           gc_id(gc_sid) AS session_id, gc_id(gc_rid) AS request_id, gc_trace(gc_tid) AS trace_id,
            {span} AS span_id, {parent} AS parent_span_id,
            upper({r("method")}) AS method, {r("url")} AS url, status,
            {duration} AS duration_ms, NULL::INTEGER AS step,
            CASE WHEN started THEN {_attrs_sql(d, KNOWN_ROLES)} END AS attrs
-    FROM p"""
+    FROM q"""
 
 
 def _json_rel_sql(d: Dialect, stage: Stage, header: list[str] | None) -> str:
@@ -1079,7 +1117,7 @@ def _run(
         "dialect": d.name if stage.label is None else stage.label + ("" if d.name == "plain" else "+" + d.name),
     }
     if not d.json:
-        return arrow(con, _regex_sql(d, ctx, stage) + " ORDER BY line", p, small=small)
+        return in_line_order(arrow(con, _regex_sql(d, ctx, stage), p, small=small))
     # a Zeek `service` column is the protocol, not who logged it
     skip = frozenset({"service"}) if d.special == "zeek" else frozenset()
     proj = Projection(ctx.names, extra_ids=TABLE_IDS.get(d.special), skip=skip)
@@ -1092,7 +1130,7 @@ def _run(
         )
     sql, p = proj.select(con, "gc_obj", p, text_fallback=fallback)
     try:
-        return arrow(con, sql, p, small=small)
+        return in_line_order(arrow(con, sql, p, small=small))
     finally:
         con.execute("DROP TABLE IF EXISTS gc_obj")
 
