@@ -86,14 +86,29 @@ def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
         SELECT node, list(DISTINCT s ORDER BY s) AS sessions
         FROM gc_obs WHERE node IN (SELECT node FROM gc_direct WHERE s1 <> s2) AND s IS NOT NULL
         GROUP BY node""")
+    # A tuple's free (not ambiguous) ids are one clique: it is linked as a star around the
+    # least of them, its hub, which gives the same components with fewer edges. Each node
+    # starts from the least hub it is seen with, so that the common shapes (a HAR entry's
+    # request, trace and page; a log line's request and trace) are settled before any round,
+    # and the rounds only confirm them or carry longer chains.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE gc_spokes AS
+        WITH free AS (
+          SELECT CASE WHEN r NOT IN (SELECT node FROM gc_amb) THEN r END AS r,
+                 CASE WHEN t NOT IN (SELECT node FROM gc_amb) THEN t END AS t,
+                 CASE WHEN p NOT IN (SELECT node FROM gc_amb) THEN p END AS p
+          FROM gc_tuples WHERE (r IS NOT NULL)::INTEGER + (t IS NOT NULL)::INTEGER + (p IS NOT NULL)::INTEGER > 1),
+        hubbed AS (SELECT r, t, p, least(r, t, p) AS hub FROM free)
+        SELECT r AS node, hub FROM hubbed WHERE r > hub
+        UNION ALL SELECT t, hub FROM hubbed WHERE t > hub
+        UNION ALL SELECT p, hub FROM hubbed WHERE p > hub""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE gc_edges AS
-        WITH pairs AS (SELECT r AS a, t AS b FROM gc_tuples WHERE r IS NOT NULL AND t IS NOT NULL
-                  UNION SELECT r, p FROM gc_tuples WHERE r IS NOT NULL AND p IS NOT NULL
-                  UNION SELECT t, p FROM gc_tuples WHERE t IS NOT NULL AND p IS NOT NULL)
-        SELECT a, b FROM pairs WHERE a NOT IN (SELECT node FROM gc_amb) AND b NOT IN (SELECT node FROM gc_amb)
-        UNION SELECT b, a FROM pairs WHERE a NOT IN (SELECT node FROM gc_amb) AND b NOT IN (SELECT node FROM gc_amb)""")
-    con.execute("CREATE OR REPLACE TEMP TABLE gc_label AS SELECT node, node AS comp FROM gc_direct")
+        SELECT node AS a, hub AS b FROM gc_spokes UNION SELECT hub, node FROM gc_spokes""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE gc_label AS
+        SELECT d.node, least(d.node, h.hub) AS comp
+        FROM gc_direct d LEFT JOIN (SELECT node, min(hub) AS hub FROM gc_spokes GROUP BY node) h USING (node)""")
     for _ in range(MAX_ROUNDS):
         con.execute("""
             CREATE OR REPLACE TEMP TABLE gc_label2 AS
@@ -120,5 +135,5 @@ def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
                    AS sessions,
                coalesce(c.c1 <> c.c2, false) AS conflict
         FROM d LEFT JOIN c USING (comp) LEFT JOIN gc_amb a USING (node)""")
-    for t in ("gc_tuples", "gc_obs", "gc_direct", "gc_amb", "gc_edges", "gc_label"):
+    for t in ("gc_tuples", "gc_obs", "gc_direct", "gc_amb", "gc_spokes", "gc_edges", "gc_label"):
         con.execute(f"DROP TABLE IF EXISTS {t}")

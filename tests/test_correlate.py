@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from conftest import Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def _write(root: Path, name: str, lines: list[str | dict]) -> None:  # type: ignore[type-arg]
@@ -265,3 +268,76 @@ def test_spans_nest_under_their_parents_and_logs_under_their_span(tmp_path: Path
     indents = [ln.index("──") for ln in lines]
     assert indents[1] > indents[0] and indents[2] > indents[1]  # root > child span > the log inside it
     assert indents[3] == indents[0] and indents[4] > indents[3]  # y nests under x; x stays at the top
+
+
+# -- the linking rules against a plain-Python statement of them ---------------------------------
+
+
+def _reference_links(tuples: list[tuple[str | None, ...]]) -> set[tuple[Any, ...]]:
+    """SPEC's linking rules, written out with a union-find, as `links` rows."""
+    direct: dict[str, set[str]] = {}  # node -> sessions seen with it
+    requests: dict[str, set[str]] = {}  # node -> other request nodes seen with it
+    cliques = []
+    for s, r, t, p in tuples:
+        nodes = [k + ":" + v for k, v in (("r", r), ("t", t), ("p", p)) if v is not None]
+        for n in nodes:
+            direct.setdefault(n, set()).update([s] if s is not None else [])
+            requests.setdefault(n, set()).update([f"r:{r}"] if r is not None and n != f"r:{r}" else [])
+        cliques.append(nodes)
+    ambiguous = {n for n, ss in direct.items() if len(ss) > 1}
+    parent = {n: n for n in direct}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for nodes in cliques:
+        free = [n for n in nodes if n not in ambiguous]
+        for a in free[1:]:
+            parent[root(a)] = root(free[0])
+    comp_sessions: dict[str, set[str]] = {}
+    for n, ss in direct.items():
+        if len(ss) == 1:
+            comp_sessions.setdefault(root(n), set()).update(ss)
+    rows = set()
+    for n, ss in direct.items():
+        cs = comp_sessions.get(root(n), set())
+        if n in ambiguous:
+            session = None
+        elif ss:
+            session = next(iter(ss))
+        else:
+            session = next(iter(cs)) if len(cs) == 1 else None
+        reqs = requests[n]
+        request = next(iter(reqs))[2:] if n.startswith("t:") and len(reqs) == 1 else None
+        kind = {"r": "request", "t": "trace", "p": "page"}[n[0]]
+        sessions = tuple(sorted(ss)) if n in ambiguous else tuple(ss)
+        rows.add((kind, n[2:], session, request, n in ambiguous, sessions, len(cs) > 1))
+    return rows
+
+
+_ids = st.one_of(st.none(), st.sampled_from("abcdef"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tuples=st.lists(st.tuples(st.one_of(st.none(), st.sampled_from("STU")), _ids, _ids, _ids), max_size=14))
+def test_links_follow_the_rules(tuples: list[tuple[str | None, ...]]) -> None:
+    """Random tuples over a few ids (so that chains, ambiguity and conflicts are common):
+    `compute_links` gives exactly the rows the rules give."""
+    from gascorr.correlate import compute_links
+    from gascorr.engine import connect
+
+    con = connect(threads=1)
+    con.execute("CREATE TEMP TABLE t (s VARCHAR, r VARCHAR, t VARCHAR, p VARCHAR)")
+    if tuples:
+        con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", tuples)
+    compute_links(con, "t")
+    got = {
+        (kind, id_, session, request, amb, tuple(sessions), conflict)
+        for kind, id_, session, request, amb, sessions, conflict in con.execute(
+            "SELECT kind, id, session, request, ambiguous, sessions, conflict FROM links"
+        ).fetchall()
+    }
+    assert got == _reference_links(tuples)
