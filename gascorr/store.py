@@ -296,15 +296,31 @@ def _rows_per_group(t: Any) -> int:
     return max(1024, min(65536, ROW_GROUP_BYTES // per_row))
 
 
-def write_parquet_plain(root: str, rel: str, table: Any, row_group_size: int | None = None) -> None:
-    """Write one Arrow table to `root/rel` atomically (zstd, fsynced, then renamed)."""
+def write_parquet_plain(
+    root: str,
+    rel: str,
+    table: Any,
+    row_group_size: int | None = None,
+    *,
+    dictionary: bool | list[str] = True,
+    statistics: bool | list[str] = True,
+) -> None:
+    """Write one Arrow table to `root/rel` atomically (zstd, fsynced, then renamed), with
+    dictionary encoding and min/max statistics on the columns named (default: all)."""
     import pyarrow.parquet as pq
 
     path = os.path.join(root, rel)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path + ".tmp", "wb") as f:
-            pq.write_table(table, f, compression="zstd", row_group_size=row_group_size)
+            pq.write_table(
+                table,
+                f,
+                compression="zstd",
+                row_group_size=row_group_size,
+                use_dictionary=dictionary,
+                write_statistics=statistics,
+            )
             f.flush()
             os.fsync(f.fileno())
         os.replace(path + ".tmp", path)
