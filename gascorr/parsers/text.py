@@ -53,6 +53,7 @@ are never cut from their event.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -681,17 +682,25 @@ KNOWN_ROLES = {
 
 
 def _attrs_sql(d: Dialect, known: set[str]) -> str:
+    """The groups of no known role as a JSON object of the non-empty ones (NULL when none),
+    built without `json_merge_patch`, which costs a tenth of a chunk's parse."""
     extras: dict[str, list[str]] = {}
     for g in d.groups:
         if _role(g) not in known:
             extras.setdefault(_role(g), []).append(g)
     if not extras:
         return "NULL::VARCHAR"
-    pairs = []
+    values = {}
     for name, gs in extras.items():
         vals = [f"nullif(f.{g}, '')" for g in gs]
-        pairs.append(f"{_q(name)}, " + (vals[0] if len(vals) == 1 else "coalesce(" + ", ".join(vals) + ")"))
-    return f"nullif(json_merge_patch('{{}}', json_object({', '.join(pairs)}))::VARCHAR, '{{}}')"
+        values[name] = vals[0] if len(vals) == 1 else "coalesce(" + ", ".join(vals) + ")"
+    if len(values) == 1:
+        [(name, v)] = values.items()
+        return f"CASE WHEN {v} IS NOT NULL THEN json_object({_q(name)}, {v})::VARCHAR END"
+    pieces = [
+        f"CASE WHEN {v} IS NOT NULL THEN {_q(json.dumps(name) + ':')} || to_json({v}) END" for name, v in values.items()
+    ]
+    return f"nullif('{{' || concat_ws(',', {', '.join(pieces)}) || '}}', '{{}}')"
 
 
 @dataclass
