@@ -152,6 +152,7 @@ def _entry(root: str, src: Source, kind: str, ctx: Any, ev_rel: str, rows: int, 
     found already)."""
     from gascorr.correlate import EDGES_SQL
     from gascorr.engine import SMALL_ROWS, arrow
+    from gascorr.kernels import cast
 
     ed_rel: str | None = None
     if rows:
@@ -159,7 +160,7 @@ def _entry(root: str, src: Source, kind: str, ctx: Any, ev_rel: str, rows: int, 
             edges = arrow(ctx.con, EDGES_SQL, [os.path.join(root, ev_rel)], small=rows <= SMALL_ROWS)
         if edges.num_rows:
             ed_rel = store.new_name("events", ".edges.parquet")
-            store.write_parquet_plain(root, ed_rel, edges.cast(_edges_schema()))
+            store.write_parquet_plain(root, ed_rel, cast(edges, _edges_schema()))
     else:
         os.remove(os.path.join(root, ev_rel))
     fp = ctx.hasher.hexdigest()
@@ -236,6 +237,10 @@ def _jsonl_batch(jobs: list[Job], written: list[str]) -> dict[str, store.FileEnt
     paths = {os.path.join(first.root, rel): i for i, (rel, rows) in files.items() if rows}
     edges: dict[int, Any] = {i: _edges_schema().empty_table() for i in paths.values()}
     if paths:
+        import pyarrow as pa
+
+        from gascorr.kernels import call
+
         found = arrow(con, EDGES_MANY_SQL, [list(paths)], small=sum(files[i][1] for i in paths.values()) <= SMALL_ROWS)
         names = found["filename"].to_pylist()
         found = found.drop_columns(["filename"])
@@ -243,7 +248,7 @@ def _jsonl_batch(jobs: list[Job], written: list[str]) -> dict[str, store.FileEnt
         for k, name in enumerate(names):
             by.setdefault(paths[name], []).append(k)
         for i, ks in by.items():
-            edges[i] = found.take(ks)
+            edges[i] = call("take", found, pa.array(ks, pa.int64()))
     out: dict[str, store.FileEntry] = {}
     for i, (ev_rel, rows) in files.items():
         j = jobs[i]
@@ -592,7 +597,11 @@ def relink(root: str, m: store.Manifest) -> None:
     if not by_edges:
         m.links = m.by_session = m.by_request = None
         return
-    con = connect()
+    # the connection this process parsed with, when it parsed anything: a new one costs 60 ms
+    con = getattr(_local, "con", None)
+    own = con is None
+    if con is None:
+        con = connect()
     try:
         con.execute(
             f"CREATE TEMP TABLE gc_in AS SELECT * FROM read_parquet({literal(list(by_edges))}, filename = true)"
@@ -618,4 +627,8 @@ def relink(root: str, m: store.Manifest) -> None:
             )
             setattr(m, f"by_{col}", rel)
     finally:
-        con.close()
+        if own:
+            con.close()
+        else:
+            for t in ("gc_in", "links", "gc_files", "gc_index"):
+                con.execute(f"DROP TABLE IF EXISTS {t}")

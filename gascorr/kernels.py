@@ -42,3 +42,19 @@ def parquet_reader(path: str) -> Any:
     reader = ParquetReader()
     reader.open(path)
     return reader
+
+
+def cast(table: Any, schema: Any) -> Any:
+    """`table.cast(schema)` (safe casts), without the import of `pyarrow.compute` that
+    `Table.cast` makes: ~50 ms of every ingest process."""
+    import pyarrow as pa
+
+    if table.schema == schema:
+        return table
+    if table.schema.names != schema.names:
+        raise ValueError(f"cannot cast columns {table.schema.names} to {schema.names}")
+    cols = [
+        col if col.type == f.type else call("cast", col, options=options("CastOptions", f.type))
+        for col, f in zip(table.columns, schema, strict=True)
+    ]
+    return pa.Table.from_arrays(cols, schema=schema)

@@ -88,5 +88,7 @@ def conform(table: pa.Table) -> pa.Table:
         raise ValueError(f"event batch does not match the schema: missing {missing}, extra {extra}")
     table = table.select(NAMES)
     if table.schema.remove_metadata() != schema.remove_metadata():
-        table = table.cast(schema)
+        from gascorr.kernels import cast
+
+        table = cast(table, schema)
     return table.replace_schema_metadata(schema.metadata)

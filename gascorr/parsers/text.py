@@ -1109,7 +1109,7 @@ def _parse_lines(
     parts = [conform(t) for t in parts if t.num_rows]
     if not parts:
         return None
-    return parts[0] if len(parts) == 1 else pa.concat_tables(parts).sort_by("line")
+    return parts[0] if len(parts) == 1 else in_line_order(pa.concat_tables(parts))
 
 
 def _run(
