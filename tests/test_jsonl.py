@@ -157,6 +157,26 @@ def test_mixed_file_counts_bad_lines() -> None:
     assert sorted(n for n, _ in ctx.reject_locations) == [5, 6]
 
 
+def test_docker_record_holding_a_traceback_keeps_its_level_and_message(tmp_path: Path) -> None:
+    # the container's text is one record with newlines inside: still the inner dialect's event
+    p = tmp_path / "c.log"
+    head = {"log": "2024-03-07 12:00:00,100 - api - INFO - boot\n", "stream": "stdout", "time": "2024-03-07T12:00:00Z"}
+    text = "2024-03-07 12:00:01,000 - api - ERROR - failed request_id=dk-1\nTraceback (most recent call last):\n"
+    tb = {"log": text, "stream": "stderr", "time": "2024-03-07T12:00:01Z"}
+    p.write_text(json.dumps(head) + "\n" + json.dumps(tb) + "\n")
+    ctx, rows = parse_file(p)
+    assert ctx.dialect == "docker-json"
+    check(
+        rows[1],
+        {
+            "level": "ERROR",
+            "message": "failed request_id=dk-1\nTraceback (most recent call last):",
+            "request_id": "dk-1",
+            "dialect": "docker-json+python-logging",
+        },
+    )
+
+
 # -- the projection on records made up here ------------------------------------------------------
 
 

@@ -711,7 +711,6 @@ class Stage:
     sql: str
     partition: bool = False  # rows carry a service: group continuation lines per service
     label: str | None = None  # the prefix's name, for the events' dialect column
-    one_line: bool = True  # no row holds a newline (a regex's `.*$` then spans the rest of it)
 
 
 def _base_stage(first: int, prefix: Prefix | None, services: list[str] | None, exclude: bool) -> Stage:
@@ -750,9 +749,10 @@ def _grouped_sql(d: Dialect, stage: Stage) -> str:
     """SQL of the events' first lines and tails: (n, f, started, head, tail, svc0, ts0)."""
     lead = d.lead
     comment = f"regexp_matches(line, {_q(d.comment)})" if d.comment else "false"
-    head = d.head_regex if stage.one_line else None
-    if head:  # the message is cut from the line later (`_message_sql`)
-        f = f"regexp_extract(line, {_q(head)}, {_strlist(['gc_head', *d.groups[:-1]])})"
+    if d.head_regex:
+        # the message is the rest of the line after `gc_head` (`_regex_sql`), newlines and all:
+        # a Docker record's text may hold a traceback, where the whole regex's `.*$` would fail
+        f = f"regexp_extract(line, {_q(d.head_regex)}, {_strlist(['gc_head', *d.groups[:-1]])})"
     else:
         f = f"regexp_extract(line, {_q(d.regex)}, {_strlist(d.groups)})"
     tl = f"""SELECT n, line, svc0, ts0, {f} AS f, {comment} AS cm
@@ -798,7 +798,7 @@ def _regex_sql(d: Dialect, ctx: ParseContext, stage: Stage) -> str:
     roles = d.roles
     if "message" not in roles:
         head_msg = "''"
-    elif stage.one_line and d.head_regex:
+    elif d.head_regex:
         head_msg = "substr(head, length(f.gc_head) + 1)"
     else:
         head_msg = "coalesce(" + _role_sql(d, "message") + ", '')"
