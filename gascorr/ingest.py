@@ -97,6 +97,9 @@ SKIPPED_FORMATS = ("binary", "encrypted")
 PROCESS_MIN_BYTES = 48 * 1024 * 1024
 
 _local = threading.local()
+# DuckDB's buffer memory while relinking, in turn until one is enough: beyond it, it
+# spills to disk, but a few operators cannot (see `relink`); None is DuckDB's default
+RELINK_MEMORY: tuple[str | None, ...] = ("400MB", "4GB", None)
 _threads: int | None = None  # DuckDB threads per connection: 1 in a worker process, else all
 
 
@@ -589,19 +592,46 @@ def _map(jobs: list[Job], workers: int | None) -> Iterator[tuple[Source, store.F
 
 def relink(root: str, m: store.Manifest) -> None:
     """Recompute the links table and the session and request indexes from every source's
-    edges, and name the new files in `m` (committed by the caller)."""
-    from gascorr.correlate import INDEX_SQL, compute_links
-    from gascorr.engine import arrow, connect, literal
+    edges, and name the new files in `m` (committed by the caller).
+
+    Its memory is bounded whatever the store's size: DuckDB keeps at most `RELINK_MEMORY`
+    of buffers and spills the rest to the store's `tmp/`, and the sorted tables stream
+    into their files batch by batch. (A 7M-event store relinks in 650 MiB, where holding
+    it all took 3.7 GiB.) Should an operator that cannot spill need more, it is tried
+    again with the next limit."""
+    import duckdb
 
     by_edges = m.edge_files(root)
     if not by_edges:
         m.links = m.by_session = m.by_request = None
         return
-    # the connection this process parsed with, when it parsed anything: a new one costs 60 ms
-    con = getattr(_local, "con", None)
-    own = con is None
-    if con is None:
-        con = connect()
+    for i, limit in enumerate(RELINK_MEMORY):
+        try:
+            return _relink(root, m, by_edges, limit)
+        except Exception as e:  # from DuckDB, or through the Arrow stream of a result
+            out_of_memory = isinstance(e, duckdb.OutOfMemoryException) or "Out of Memory Error" in str(e)
+            if not out_of_memory:
+                raise
+            if i == len(RELINK_MEMORY) - 1:
+                why = str(e).strip().splitlines()[0]
+                raise store.StoreError(f"not enough memory to link the store's ids ({why})") from e
+
+
+def _relink(root: str, m: store.Manifest, by_edges: dict[str, str], limit: str | None) -> None:
+    import shutil
+
+    import duckdb
+
+    from gascorr.correlate import INDEX_SQL, compute_links
+    from gascorr.engine import literal
+
+    # a connection of its own, without gascorr's macros (linking needs none): ~15 ms, and
+    # its memory limit and spill directory are set before anything could use them
+    tmp = os.path.join(root, "tmp")
+    config: dict[str, str | bool | int | float | list[str]] = {"threads": os.cpu_count() or 2, "temp_directory": tmp}
+    if limit:
+        config["memory_limit"] = limit
+    con = duckdb.connect(config=config)
     try:
         con.execute(
             f"CREATE TEMP TABLE gc_in AS SELECT * FROM read_parquet({literal(list(by_edges))}, filename = true)"
@@ -609,7 +639,7 @@ def relink(root: str, m: store.Manifest) -> None:
         compute_links(con, "gc_in")
         m.links = store.new_name("links", ".parquet")
         # ambiguous ids first, in row groups of their own: a trace reads just those
-        links = arrow(con, "SELECT * FROM links ORDER BY ambiguous DESC, session, kind, id")
+        links = con.sql("SELECT * FROM links ORDER BY ambiguous DESC, session, kind, id").to_arrow_reader()
         store.write_parquet_plain(root, m.links, links, row_group_size=store.INDEX_ROW_GROUP)
         con.execute("CREATE TEMP TABLE gc_files (filename VARCHAR, file VARCHAR)")
         con.executemany("INSERT INTO gc_files VALUES (?, ?)", list(by_edges.items()))
@@ -619,16 +649,13 @@ def relink(root: str, m: store.Manifest) -> None:
         )
         for col in ("session", "request"):
             rel = store.new_name("links", f".by-{col}.parquet")
-            t = arrow(con, f"SELECT * FROM gc_index WHERE {col} IS NOT NULL ORDER BY {col}")
+            rows = con.sql(f"SELECT * FROM gc_index WHERE {col} IS NOT NULL ORDER BY {col}").to_arrow_reader()
             # only the key is looked up by its statistics; paths repeat, ids rarely do: a
             # third less to encode than every column with both
             store.write_parquet_plain(
-                root, rel, t, row_group_size=store.INDEX_ROW_GROUP, dictionary=["file"], statistics=[col]
+                root, rel, rows, row_group_size=store.INDEX_ROW_GROUP, dictionary=["file"], statistics=[col]
             )
             setattr(m, f"by_{col}", rel)
     finally:
-        if own:
-            con.close()
-        else:
-            for t in ("gc_in", "links", "gc_files", "gc_index"):
-                con.execute(f"DROP TABLE IF EXISTS {t}")
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)

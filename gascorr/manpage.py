@@ -350,7 +350,9 @@ STORE = [
     "Every ingest also writes two indexes: each event that belongs to a session or a request, as "
     "its events file and row, sorted by session and by request. `trace --session` and "
     "`trace --request` read the index and then only the row groups holding those rows, without "
-    "starting DuckDB.",
+    "starting DuckDB. Linking holds DuckDB to 400 MB of buffers and spills the rest to the store's "
+    "`tmp/`, so its memory stays flat as the store grows; a step that cannot spill runs again with "
+    "4 GB, then DuckDB's default (80% of RAM).",
 ]
 
 OUTPUT = [
@@ -405,6 +407,7 @@ FILES = [
         "Which session and request every id belongs to, and the session and request indexes; "
         "recomputed after each ingest.",
     ),
+    (".gascorr/tmp/", "Where DuckDB spills while an ingest links ids; removed when it ends."),
     ("./gascorr.toml", "Extra id names, read when present (or the file `--config` names)."),
 ]
 

@@ -299,28 +299,43 @@ def _rows_per_group(t: Any) -> int:
 def write_parquet_plain(
     root: str,
     rel: str,
-    table: Any,
-    row_group_size: int | None = None,
+    rows: Any,
+    row_group_size: int = 1 << 20,
     *,
     dictionary: bool | list[str] = True,
     statistics: bool | list[str] = True,
 ) -> None:
-    """Write one Arrow table to `root/rel` atomically (zstd, fsynced, then renamed), with
-    dictionary encoding and min/max statistics on the columns named (default: all)."""
+    """Write an Arrow table or record batch reader to `root/rel` atomically (zstd, fsynced,
+    then renamed), in row groups of exactly `row_group_size` rows but the last, with
+    dictionary encoding and min/max statistics on the columns named (default: all). A
+    reader is written as it is read: memory holds a few row groups, not the whole table."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = os.path.join(root, rel)
+    batches = rows.to_batches() if isinstance(rows, pa.Table) else rows
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path + ".tmp", "wb") as f:
-            pq.write_table(
-                table,
-                f,
-                compression="zstd",
-                row_group_size=row_group_size,
-                use_dictionary=dictionary,
-                write_statistics=statistics,
+            writer = pq.ParquetWriter(
+                f, rows.schema, compression="zstd", use_dictionary=dictionary, write_statistics=statistics
             )
+            try:
+                # batches come in any size: write whole row groups, carry the rest over
+                pending: list[Any] = []
+                n = 0
+                for b in batches:
+                    pending.append(b)
+                    n += b.num_rows
+                    if n >= 16 * row_group_size:
+                        t = pa.Table.from_batches(pending, rows.schema)
+                        whole = n - n % row_group_size
+                        writer.write_table(t.slice(0, whole), row_group_size=row_group_size)
+                        pending, n = t.slice(whole).to_batches(), n - whole
+                if n:
+                    writer.write_table(pa.Table.from_batches(pending, rows.schema), row_group_size=row_group_size)
+            finally:
+                writer.close()
             f.flush()
             os.fsync(f.fileno())
         os.replace(path + ".tmp", path)

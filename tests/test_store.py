@@ -468,3 +468,53 @@ def test_an_append_under_other_settings_parses_the_whole_file(tmp_path: Path) ->
     assert r.json()["files"][0]["appended"] is False
     first = run_cli("sql", "SELECT min(ts) AS t FROM events", "--store", st, "-f", "json").json()[0]["t"]
     assert first.startswith("2026-01-31T08:59:58")  # 09:59:58 in Paris (UTC+1): every line read again
+
+
+def test_relinking_in_little_memory_gives_the_same_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relinking keeps DuckDB's memory bounded (it spills to the store's tmp/) and, when an
+    operator cannot spill, tries again with the next limit: the same links and answers,
+    and nothing left in tmp/."""
+    from gascorr import ingest
+
+    fixtures = str(Path(__file__).resolve().parent.parent / "fixtures")
+    roomy, tight = str(tmp_path / "roomy"), str(tmp_path / "tight")
+    _ingest([fixtures], roomy)
+    monkeypatch.setattr(ingest, "RELINK_MEMORY", ("1MB", "64MB"))  # 1MB is too little for DuckDB
+    _ingest([fixtures], tight)
+    assert not (Path(tight) / "tmp").exists()
+    links = "SELECT * FROM links ORDER BY kind, id"
+    a = run_cli("sql", links, "--store", tight, "-f", "json")
+    b = run_cli("sql", links, "--store", roomy, "-f", "json")
+    assert a.code == 0 and a.json() == b.json() and len(a.json()) > 20
+    assert _table_dump(tight) == _table_dump(roomy)
+    for name in ("sessions", "requests"):
+        assert (
+            run_cli(name, "--store", tight, "-f", "json").json() == run_cli(name, "--store", roomy, "-f", "json").json()
+        )
+
+
+def test_out_of_memory_at_every_limit_is_not_retried_forever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gascorr import ingest
+
+    monkeypatch.setattr(ingest, "RELINK_MEMORY", ("1MB", "2MB"))
+    st = str(tmp_path / "st")
+    r = run_cli("ingest", str(FIXTURES / "checkout"), "--store", st, "--quiet")
+    assert r.code == 2 and r.err.startswith("gascorr: not enough memory to link the store's ids (Out of Memory Error")
+    assert not (Path(st) / "manifest.json").exists()  # nothing half-linked was committed
+
+
+@pytest.mark.parametrize("batch", [1, 1000, 8192, 50_000])
+def test_streamed_index_files_have_whole_row_groups(tmp_path: Path, batch: int) -> None:
+    """An index streamed from DuckDB in batches of any size is written in row groups of
+    exactly the index's size (but the last), the rows in order."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    con = duckdb.connect()
+    rows = con.sql("SELECT i, 'id-' || (i // 7) AS key FROM range(100_000) t(i) ORDER BY i").to_arrow_reader(batch)
+    store.write_parquet_plain(str(tmp_path), "x.parquet", rows, row_group_size=8192, statistics=["key"])
+    md = pq.ParquetFile(tmp_path / "x.parquet").metadata
+    sizes = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+    assert sizes == [8192] * 12 + [100_000 - 12 * 8192]
+    assert pq.read_table(tmp_path / "x.parquet")["i"].to_pylist() == list(range(100_000))
+    assert not list(tmp_path.glob("*.tmp"))
