@@ -27,21 +27,26 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-# Per source: its distinct id tuples, each with the rows of the source's events file that
-# carry it (`rows`: 0-based row numbers). Page keys are `source#pageref` for HAR pages and
-# entries. Linking reads the tuples; the session and request indexes (`INDEX_SQL`) read the rows.
+# Per source: its id tuples, each with the rows of the source's events file that carry it
+# (`rows`: 0-based row numbers). Page keys are `source#pageref` for HAR pages and entries.
+# Linking reads the tuples; the session and request indexes (`INDEX_SQL`) read the rows.
 _EDGES = """
-SELECT {f}s, r, t, p, list(file_row_number ORDER BY file_row_number) AS rows
-FROM (SELECT {f}session_id AS s, request_id AS r, trace_id AS t, file_row_number,
+SELECT {f}s, r, t, p, list(n ORDER BY n) AS rows
+FROM (SELECT {f}session_id AS s, request_id AS r, trace_id AS t, {n} AS n,
              CASE WHEN format = 'har' AND json_extract_string(attrs, '$.pageref') IS NOT NULL
                   THEN source || '#' || json_extract_string(attrs, '$.pageref') END AS p
-      FROM read_parquet(?, file_row_number = true{filename})
+      FROM {scan}
       WHERE session_id IS NOT NULL OR request_id IS NOT NULL OR trace_id IS NOT NULL OR format = 'har')
 GROUP BY ALL
 """
-EDGES_SQL = _EDGES.format(f="", filename="")
-# the same for a list of events files at once, with each one's `filename` first
-EDGES_MANY_SQL = _EDGES.format(f="filename, ", filename=", filename = true")
+# one chunk of a source's events as it is written, registered as `gc_chunk` with each row's
+# number in the events file in `gc_n`: a source's edges file holds each chunk's distinct
+# tuples, so memory does not grow with the source (a tuple may recur from chunk to chunk)
+EDGES_CHUNK_SQL = _EDGES.format(f="", n="gc_n", scan="gc_chunk")
+# a list of events files at once, with each one's `filename` first
+EDGES_MANY_SQL = _EDGES.format(
+    f="filename, ", n="file_row_number", scan="read_parquet(?, file_row_number = true, filename = true)"
+)
 
 # Every event that resolves to a session or a request, as (file, row, session, request): the
 # same resolution as the `events` view (query.RESOLUTION) — own ids first, then the links

@@ -145,27 +145,57 @@ def ingest_source(
         first_line=first_line,
     )
     ev_rel = store.new_name("events", ".parquet")
-    rows = store.write_parquet(root, ev_rel, parse(src, kind, ctx), arrow_schema())
-    return _entry(root, src, kind, ctx, ev_rel, rows)
+    ed_rel = store.new_name("events", ".edges.parquet")
+    sink = store.ParquetSink(root, ed_rel, _edges_schema())
+    try:
+        rows = store.write_parquet(root, ev_rel, _with_edges(parse(src, kind, ctx), con, sink), arrow_schema())
+        has_edges = sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+    return _entry(root, src, kind, ctx, ev_rel, rows, ed_rel if has_edges else None)
 
 
-def _entry(root: str, src: Source, kind: str, ctx: Any, ev_rel: str, rows: int, edges: Any = None) -> store.FileEntry:
-    """The manifest entry of `src`, parsed with `ctx` into `ev_rel` (`rows` events; the file
-    is removed when there are none), after writing its edges file (`edges` when they were
-    found already)."""
-    from gascorr.correlate import EDGES_SQL
+def _with_edges(tables: Iterator[Any], con: duckdb.DuckDBPyConnection, sink: store.ParquetSink) -> Iterator[Any]:
+    """`tables` (conformed to the event schema) as they are written, each one's id tuples
+    written to `sink` on the way (`correlate.EDGES_CHUNK_SQL`)."""
+    import pyarrow as pa
+
+    from gascorr.correlate import EDGES_CHUNK_SQL
     from gascorr.engine import SMALL_ROWS, arrow
     from gascorr.kernels import cast
+    from gascorr.schema import arrow_schema, conform
 
-    ed_rel: str | None = None
-    if rows:
-        if edges is None:
-            edges = arrow(ctx.con, EDGES_SQL, [os.path.join(root, ev_rel)], small=rows <= SMALL_ROWS)
-        if edges.num_rows:
-            ed_rel = store.new_name("events", ".edges.parquet")
-            store.write_parquet_plain(root, ed_rel, cast(edges, _edges_schema()))
-    else:
+    schema, edges_schema = arrow_schema(), _edges_schema()
+    cur = con.cursor()  # the parser's own statements may still be open on `con`
+    n = 0
+    try:
+        for t in tables:
+            if not t.num_rows:
+                continue
+            t = conform(t) if t.schema != schema else t
+            ids = t.select(["session_id", "request_id", "trace_id", "format", "attrs", "source"])
+            cur.register("gc_chunk", ids.append_column("gc_n", pa.array(range(n, n + t.num_rows), pa.int64())))
+            sink.write(cast(arrow(cur, EDGES_CHUNK_SQL, small=t.num_rows <= SMALL_ROWS), edges_schema))
+            cur.unregister("gc_chunk")
+            n += t.num_rows
+            yield t
+    finally:
+        cur.close()
+
+
+def _entry(root: str, src: Source, kind: str, ctx: Any, ev_rel: str, rows: int, edges: Any) -> store.FileEntry:
+    """The manifest entry of `src`, parsed with `ctx` into `ev_rel` (`rows` events; the file
+    is removed when there are none). `edges`: its id tuples as a table, written here, or the
+    name of the edges file already written (None: there are none)."""
+    from gascorr.kernels import cast
+
+    ed_rel: str | None = edges if edges is None or isinstance(edges, str) else None
+    if not rows:
         os.remove(os.path.join(root, ev_rel))
+    elif not isinstance(edges, str) and edges is not None and edges.num_rows:
+        ed_rel = store.new_name("events", ".edges.parquet")
+        store.write_parquet_plain(root, ed_rel, cast(edges, _edges_schema()))
     fp = ctx.hasher.hexdigest()
     return store.FileEntry(
         source=src.name,

@@ -289,6 +289,50 @@ def write_parquet(root: str, rel: str, tables: Iterator[Any], schema: Any) -> in
     return rows
 
 
+class ParquetSink:
+    """A Parquet file (zstd) written a table at a time and named only by `close()`, which
+    syncs and renames it; until then it is `rel.tmp`, which `abort()` removes."""
+
+    def __init__(self, root: str, rel: str, schema: Any) -> None:
+        self.path = os.path.join(root, rel)
+        self.schema = schema
+        self.rows = 0
+        self._file: Any = None
+        self._writer: Any = None
+
+    def write(self, t: Any) -> None:
+        if not t.num_rows:
+            return
+        if self._writer is None:
+            import pyarrow.parquet as pq
+
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            self._file = open(self.path + ".tmp", "wb")  # noqa: SIM115 - closed by close/abort
+            self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
+        self._writer.write_table(t)
+        self.rows += t.num_rows
+
+    def close(self) -> bool:
+        """Name the file; False when no rows were written (and no file is)."""
+        if self._writer is None:
+            return False
+        self._writer.close()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.path + ".tmp", self.path)
+        return True
+
+    def abort(self) -> None:
+        if self._file is None:
+            return
+        with contextlib.suppress(Exception):
+            self._writer.close()
+        self._file.close()
+        with contextlib.suppress(OSError):
+            os.remove(self.path + ".tmp")
+
+
 def _rows_per_group(t: Any) -> int:
     """Rows per row group for events like `t`'s: about ROW_GROUP_BYTES of Arrow data (so a
     trace that needs a few rows of a file decodes little), within [1024, 65536] rows."""
@@ -304,11 +348,12 @@ def write_parquet_plain(
     *,
     dictionary: bool | list[str] = True,
     statistics: bool | list[str] = True,
-) -> None:
+) -> int:
     """Write an Arrow table or record batch reader to `root/rel` atomically (zstd, fsynced,
     then renamed), in row groups of exactly `row_group_size` rows but the last, with
-    dictionary encoding and min/max statistics on the columns named (default: all). A
-    reader is written as it is read: memory holds a few row groups, not the whole table."""
+    dictionary encoding and min/max statistics on the columns named (default: all); returns
+    the rows written. A reader is written as it is read: memory holds a few row groups,
+    not the whole table."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -323,10 +368,11 @@ def write_parquet_plain(
             try:
                 # batches come in any size: write whole row groups, carry the rest over
                 pending: list[Any] = []
-                n = 0
+                n = total = 0
                 for b in batches:
                     pending.append(b)
                     n += b.num_rows
+                    total += b.num_rows
                     if n >= 16 * row_group_size:
                         t = pa.Table.from_batches(pending, rows.schema)
                         whole = n - n % row_group_size
@@ -343,6 +389,7 @@ def write_parquet_plain(
         with contextlib.suppress(OSError):
             os.remove(path + ".tmp")
         raise
+    return total
 
 
 @contextlib.contextmanager

@@ -156,3 +156,30 @@ def test_unknown_id_is_empty(tmp_path: Path, col: str) -> None:
     t = index.trace(s.root, s.manifest, col, "no-such-id", query.Filters())
     assert t is not None and t.num_rows == 0
     assert t.column_names == s.q("SELECT * FROM events LIMIT 0").column_names
+
+
+def test_sources_read_in_many_chunks_link_as_when_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source's id tuples are found chunk by chunk as its events are written (memory does
+    not grow with the file), so a tuple recurs from chunk to chunk: the links, indexes and
+    answers are those of reading it in one chunk."""
+    from gascorr import parsers
+
+    synth.generate(str(tmp_path / "g"), 0.004, 3)
+    art = str(tmp_path / "g" / "artifacts")
+    whole, chunked = str(tmp_path / "whole"), str(tmp_path / "chunked")
+    monkeypatch.setattr(parsers, "CHUNK_BYTES", 1 << 30)
+    ingest([art], whole)
+    monkeypatch.setattr(parsers, "CHUNK_BYTES", 2048)
+    ingest([art], chunked)
+    a, b = query.Store.open(whole), query.Store.open(chunked)
+    tuples = "SELECT count(*), count(DISTINCT (s, r, t, p)) FROM read_parquet({})"
+    [(rows, distinct)] = [
+        tuple(r.values()) for r in b.q(tuples.format(list(b.manifest.edge_files(chunked)))).to_pylist()
+    ]
+    assert rows > distinct  # some tuple was found in two chunks of one source
+    for sql in (
+        "SELECT kind, id, session, request, ambiguous, sessions FROM links ORDER BY ALL",
+        "SELECT source, line, resolved_session, resolved_request FROM events ORDER BY ALL",
+    ):
+        assert a.q(sql).to_pylist() == b.q(sql).to_pylist()
+    assert check_all(chunked) > 100
