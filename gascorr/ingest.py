@@ -146,13 +146,9 @@ def ingest_source(
     )
     ev_rel = store.new_name("events", ".parquet")
     ed_rel = store.new_name("events", ".edges.parquet")
-    sink = store.ParquetSink(root, ed_rel, _edges_schema())
-    try:
-        rows = store.write_parquet(root, ev_rel, _with_edges(parse(src, kind, ctx), con, sink), arrow_schema())
-        has_edges = sink.close()
-    except BaseException:
-        sink.abort()
-        raise
+    with store.ParquetSink(root, ed_rel, _edges_schema()) as edges:
+        rows = store.write_parquet(root, ev_rel, _with_edges(parse(src, kind, ctx), con, edges), arrow_schema())
+        has_edges = edges.close(keep_empty=False) > 0
     return _entry(root, src, kind, ctx, ev_rel, rows, ed_rel if has_edges else None)
 
 
@@ -163,7 +159,7 @@ def _with_edges(tables: Iterator[Any], con: duckdb.DuckDBPyConnection, sink: sto
 
     from gascorr.correlate import EDGES_CHUNK_SQL
     from gascorr.engine import SMALL_ROWS, arrow
-    from gascorr.kernels import cast
+    from gascorr.kernels import call, cast, options
     from gascorr.schema import arrow_schema, conform
 
     schema, edges_schema = arrow_schema(), _edges_schema()
@@ -175,7 +171,13 @@ def _with_edges(tables: Iterator[Any], con: duckdb.DuckDBPyConnection, sink: sto
                 continue
             t = conform(t) if t.schema != schema else t
             ids = t.select(["session_id", "request_id", "trace_id", "format", "attrs", "source"])
-            cur.register("gc_chunk", ids.append_column("gc_n", pa.array(range(n, n + t.num_rows), pa.int64())))
+            # the rows' numbers in the events file: n, n+1, … (a running sum of ones)
+            rows = call(
+                "cumulative_sum",
+                pa.repeat(pa.scalar(1, pa.int64()), t.num_rows),
+                options=options("CumulativeOptions", n - 1),
+            )
+            cur.register("gc_chunk", ids.append_column("gc_n", rows))
             sink.write(cast(arrow(cur, EDGES_CHUNK_SQL, small=t.num_rows <= SMALL_ROWS), edges_schema))
             cur.unregister("gc_chunk")
             n += t.num_rows
@@ -184,18 +186,11 @@ def _with_edges(tables: Iterator[Any], con: duckdb.DuckDBPyConnection, sink: sto
         cur.close()
 
 
-def _entry(root: str, src: Source, kind: str, ctx: Any, ev_rel: str, rows: int, edges: Any) -> store.FileEntry:
+def _entry(root: str, src: Source, kind: str, ctx: Any, ev_rel: str, rows: int, ed_rel: str | None) -> store.FileEntry:
     """The manifest entry of `src`, parsed with `ctx` into `ev_rel` (`rows` events; the file
-    is removed when there are none). `edges`: its id tuples as a table, written here, or the
-    name of the edges file already written (None: there are none)."""
-    from gascorr.kernels import cast
-
-    ed_rel: str | None = edges if edges is None or isinstance(edges, str) else None
+    is removed when there are none) and its id tuples into `ed_rel` (None: there are none)."""
     if not rows:
         os.remove(os.path.join(root, ev_rel))
-    elif not isinstance(edges, str) and edges is not None and edges.num_rows:
-        ed_rel = store.new_name("events", ".edges.parquet")
-        store.write_parquet_plain(root, ed_rel, cast(edges, _edges_schema()))
     fp = ctx.hasher.hexdigest()
     return store.FileEntry(
         source=src.name,
@@ -253,6 +248,7 @@ def _jsonl_batch(jobs: list[Job], written: list[str]) -> dict[str, store.FileEnt
     the store files written are added to `written` as they are."""
     from gascorr.correlate import EDGES_MANY_SQL
     from gascorr.engine import SMALL_ROWS, arrow
+    from gascorr.kernels import cast
     from gascorr.parsers import ParseContext
     from gascorr.parsers.jsonl import parse_batch
     from gascorr.schema import arrow_schema
@@ -268,7 +264,7 @@ def _jsonl_batch(jobs: list[Job], written: list[str]) -> dict[str, store.FileEnt
         files[i] = (ev_rel, store.write_parquet(first.root, ev_rel, iter([t]), arrow_schema()))
     # the edges of all the files in one statement
     paths = {os.path.join(first.root, rel): i for i, (rel, rows) in files.items() if rows}
-    edges: dict[int, Any] = {i: _edges_schema().empty_table() for i in paths.values()}
+    edges: dict[int, Any] = {}
     if paths:
         import pyarrow as pa
 
@@ -284,11 +280,12 @@ def _jsonl_batch(jobs: list[Job], written: list[str]) -> dict[str, store.FileEnt
             edges[i] = call("take", found, pa.array(ks, pa.int64()))
     out: dict[str, store.FileEntry] = {}
     for i, (ev_rel, rows) in files.items():
-        j = jobs[i]
-        entry = _entry(first.root, j.src, "jsonl", ctxs[i], ev_rel, rows, edges.get(i))
-        if entry.edges:
-            written.append(entry.edges)
-        out[j.src.key] = entry
+        ed_rel = None
+        if rows and i in edges:
+            ed_rel = store.new_name("events", ".edges.parquet")
+            written.append(ed_rel)
+            store.write_parquet_plain(first.root, ed_rel, cast(edges[i], _edges_schema()))
+        out[jobs[i].src.key] = _entry(first.root, jobs[i].src, "jsonl", ctxs[i], ev_rel, rows, ed_rel)
     return out
 
 
@@ -625,10 +622,10 @@ def relink(root: str, m: store.Manifest) -> None:
     edges, and name the new files in `m` (committed by the caller).
 
     Its memory is bounded whatever the store's size: DuckDB keeps at most `RELINK_MEMORY`
-    of buffers and spills the rest to the store's `tmp/`, and the sorted tables stream
-    into their files batch by batch. (A 7M-event store relinks in 650 MiB, where holding
-    it all took 3.7 GiB.) Should an operator that cannot spill need more, it is tried
-    again with the next limit."""
+    of buffers and spills the rest to the store's `tmp/` (which `store.sweep` removes), and
+    the sorted tables stream into their files batch by batch. (A 7M-event store relinks in
+    650 MiB, where holding it all took 3.7 GiB.) Should an operator that cannot spill need
+    more, it is tried again with the next limit."""
     import duckdb
 
     by_edges = m.edge_files(root)
@@ -648,8 +645,6 @@ def relink(root: str, m: store.Manifest) -> None:
 
 
 def _relink(root: str, m: store.Manifest, by_edges: dict[str, str], limit: str | None) -> None:
-    import shutil
-
     import duckdb
 
     from gascorr.correlate import INDEX_SQL, compute_links
@@ -687,5 +682,4 @@ def _relink(root: str, m: store.Manifest, by_edges: dict[str, str], limit: str |
             )
             setattr(m, f"by_{col}", rel)
     finally:
-        con.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        con.close()  # what DuckDB leaves in `tmp` goes with the commit's sweep

@@ -38,6 +38,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -237,6 +238,7 @@ def sweep(root: str, m: Manifest) -> None:
         if fn.endswith(".tmp"):
             with contextlib.suppress(OSError):
                 os.remove(os.path.join(root, fn))
+    shutil.rmtree(os.path.join(root, "tmp"), ignore_errors=True)  # DuckDB's spill space (`ingest.relink`)
 
 
 def _fsync_dir(path: str) -> None:
@@ -256,81 +258,80 @@ def new_name(sub: str, suffix: str) -> str:
     return f"{sub}/{uuid.uuid4().hex[:16]}{suffix}"
 
 
-def write_parquet(root: str, rel: str, tables: Iterator[Any], schema: Any) -> int:
-    """Stream `tables` into `root/rel` (zstd), fsynced before it is named; returns rows written."""
-    import pyarrow.parquet as pq
-
-    from gascorr.schema import conform
-
-    path = os.path.join(root, rel)
-    tmp = path + ".tmp"
-    rows = 0
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as f:
-            writer = pq.ParquetWriter(
-                f, schema, compression="zstd", use_dictionary=DICTIONARY_COLUMNS, write_statistics=STATISTICS_COLUMNS
-            )
-            try:
-                for t in tables:
-                    if t.num_rows:
-                        t = conform(t) if t.schema != schema else t
-                        writer.write_table(t, row_group_size=_rows_per_group(t))
-                        rows += t.num_rows
-            finally:
-                writer.close()
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-    return rows
-
-
 class ParquetSink:
-    """A Parquet file (zstd) written a table at a time and named only by `close()`, which
-    syncs and renames it; until then it is `rel.tmp`, which `abort()` removes."""
+    """A Parquet file (zstd) written a table at a time, named only by `close()`, which syncs
+    and renames it; until then it is `rel.tmp`, removed if the `with` block fails:
 
-    def __init__(self, root: str, rel: str, schema: Any) -> None:
+        with ParquetSink(root, rel, schema) as sink:
+            sink.write(t)
+            rows = sink.close()
+    """
+
+    def __init__(
+        self,
+        root: str,
+        rel: str,
+        schema: Any,
+        *,
+        dictionary: bool | list[str] = True,
+        statistics: bool | list[str] = True,
+    ) -> None:
+        import pyarrow.parquet as pq
+
         self.path = os.path.join(root, rel)
-        self.schema = schema
         self.rows = 0
-        self._file: Any = None
-        self._writer: Any = None
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self._file = open(self.path + ".tmp", "wb")  # noqa: SIM115 - closed by close or __exit__
+        try:
+            self._writer = pq.ParquetWriter(
+                self._file, schema, compression="zstd", use_dictionary=dictionary, write_statistics=statistics
+            )
+        except BaseException:
+            self._discard()
+            raise
 
-    def write(self, t: Any) -> None:
-        if not t.num_rows:
-            return
-        if self._writer is None:
-            import pyarrow.parquet as pq
+    def __enter__(self) -> ParquetSink:
+        return self
 
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            self._file = open(self.path + ".tmp", "wb")  # noqa: SIM115 - closed by close/abort
-            self._writer = pq.ParquetWriter(self._file, self.schema, compression="zstd")
-        self._writer.write_table(t)
-        self.rows += t.num_rows
+    def __exit__(self, *exc: object) -> None:
+        if not self._file.closed:
+            self._discard()
 
-    def close(self) -> bool:
-        """Name the file; False when no rows were written (and no file is)."""
-        if self._writer is None:
-            return False
+    def write(self, t: Any, row_group_size: int | None = None) -> None:
+        if t.num_rows:
+            self._writer.write_table(t, row_group_size=row_group_size)
+            self.rows += t.num_rows
+
+    def close(self, *, keep_empty: bool = True) -> int:
+        """Name the file (unless it holds no rows and not `keep_empty`); returns its rows."""
+        if not self.rows and not keep_empty:
+            self._discard()
+            return 0
         self._writer.close()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self.path + ".tmp", self.path)
-        return True
+        return self.rows
 
-    def abort(self) -> None:
-        if self._file is None:
-            return
+    def _discard(self) -> None:
         with contextlib.suppress(Exception):
             self._writer.close()
         self._file.close()
         with contextlib.suppress(OSError):
             os.remove(self.path + ".tmp")
+
+
+def write_parquet(root: str, rel: str, tables: Iterator[Any], schema: Any) -> int:
+    """Stream event `tables` into `root/rel`, in row groups of about ROW_GROUP_BYTES;
+    returns rows written."""
+    from gascorr.schema import conform
+
+    with ParquetSink(root, rel, schema, dictionary=DICTIONARY_COLUMNS, statistics=STATISTICS_COLUMNS) as sink:
+        for t in tables:
+            if t.num_rows:
+                sink.write(conform(t) if t.schema != schema else t, _rows_per_group(t))
+        return sink.close()
 
 
 def _rows_per_group(t: Any) -> int:
@@ -349,47 +350,27 @@ def write_parquet_plain(
     dictionary: bool | list[str] = True,
     statistics: bool | list[str] = True,
 ) -> int:
-    """Write an Arrow table or record batch reader to `root/rel` atomically (zstd, fsynced,
-    then renamed), in row groups of exactly `row_group_size` rows but the last, with
-    dictionary encoding and min/max statistics on the columns named (default: all); returns
-    the rows written. A reader is written as it is read: memory holds a few row groups,
-    not the whole table."""
+    """Write an Arrow table or record batch reader to `root/rel` atomically, in row groups
+    of exactly `row_group_size` rows but the last, with dictionary encoding and min/max
+    statistics on the columns named (default: all); returns the rows written. A reader is
+    written as it is read: memory holds a few row groups, not the whole table."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    path = os.path.join(root, rel)
     batches = rows.to_batches() if isinstance(rows, pa.Table) else rows
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".tmp", "wb") as f:
-            writer = pq.ParquetWriter(
-                f, rows.schema, compression="zstd", use_dictionary=dictionary, write_statistics=statistics
-            )
-            try:
-                # batches come in any size: write whole row groups, carry the rest over
-                pending: list[Any] = []
-                n = total = 0
-                for b in batches:
-                    pending.append(b)
-                    n += b.num_rows
-                    total += b.num_rows
-                    if n >= 16 * row_group_size:
-                        t = pa.Table.from_batches(pending, rows.schema)
-                        whole = n - n % row_group_size
-                        writer.write_table(t.slice(0, whole), row_group_size=row_group_size)
-                        pending, n = t.slice(whole).to_batches(), n - whole
-                if n:
-                    writer.write_table(pa.Table.from_batches(pending, rows.schema), row_group_size=row_group_size)
-            finally:
-                writer.close()
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(path + ".tmp", path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(path + ".tmp")
-        raise
-    return total
+    with ParquetSink(root, rel, rows.schema, dictionary=dictionary, statistics=statistics) as sink:
+        # batches come in any size: write whole row groups, carry the rest over
+        pending: list[Any] = []
+        n = 0
+        for b in batches:
+            pending.append(b)
+            n += b.num_rows
+            if n >= 16 * row_group_size:
+                t = pa.Table.from_batches(pending, rows.schema)
+                whole = n - n % row_group_size
+                sink.write(t.slice(0, whole), row_group_size)
+                pending, n = t.slice(whole).to_batches(), n - whole
+        sink.write(pa.Table.from_batches(pending, rows.schema), row_group_size)
+        return sink.close()
 
 
 @contextlib.contextmanager
