@@ -1,9 +1,8 @@
 """Which names and patterns carry session, request and trace ids, and which values are not ids.
 
-One `Names` value holds every list; parsers read it and users extend it (config file or
-flags). Header names compare case-insensitively; JSON keys are matched in the spellings
-listed (snake_case, camelCase and dotted forms are all listed), at the top level and under
-the usual container objects.
+One `Names` value holds every list; parsers read it and users extend it (`--config`).
+Header names compare case-insensitively; JSON keys compare lower-cased and without
+`_ - . /`, up to 4 levels deep (`parsers.fields`).
 
 The parent trace names (`parent_trace_keys`, `parent_trace_headers`) are not read by parsers:
 a call's parent trace (TraceForge's `setParentTraceId`) is taken from the event's `attrs`
@@ -15,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+MAX_ID = 256  # longer values are not ids (the SQL macro `gc_id` has the same limit)
 PLACEHOLDERS = frozenset({"", "-", "--", "in-progress", "null", "none", "nil", "unknown", "undefined", "n/a"})
 
 _ZERO = re.compile(r"^[0-]+$")
@@ -148,6 +148,28 @@ class Names:
 DEFAULT = Names()
 
 _TRACEPARENT = re.compile(r"^\s*([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})", re.I)
+
+
+_TRACEPARENT_ONLY = re.compile(r" *[0-9A-Fa-f]{2}-([0-9A-Fa-f]{32})-[0-9A-Fa-f]{16}-[0-9A-Fa-f]{2} *")
+_HEXISH = re.compile(r" *[0-9A-Fa-f-]+ *")
+# what DuckDB's trim() removes: the Unicode space separators (not tabs or line breaks)
+_SPACES = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+
+
+def trace_id(value: str) -> str | None:
+    """A trace (or span) id as the store holds it: the trace id of a whole W3C `traceparent`,
+    a hex id lower-cased, any other id as written, trimmed. None for a placeholder, an id
+    over MAX_ID characters or a JSON object or array. The SQL macro `gc_trace` reads the ids
+    found in logs by the same rule (checked by a property test), so the two always meet."""
+    bare = value.strip(" ")
+    if len(value) > MAX_ID or bare.lower() in PLACEHOLDERS or _ZERO.fullmatch(bare) or bare[:1] in ("{", "["):
+        return None
+    if m := _TRACEPARENT_ONLY.fullmatch(value):
+        t = m.group(1).lower()
+        return None if _ZERO.fullmatch(t) else t
+    # `gc_trim`: trimmed only when it begins or ends with a space
+    v = value.strip(_SPACES) if value[:1] == " " or value[-1:] == " " else value
+    return v.lower() if _HEXISH.fullmatch(value) else v
 
 
 def parse_traceparent(value: str) -> tuple[str, str] | None:

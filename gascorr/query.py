@@ -251,7 +251,10 @@ def trace(
         source = resolved(request_candidates(s, request))
         where = "resolved_request = $id"
     elif trace_id is not None:
-        params["id"] = trace_id.strip().lower()
+        from gascorr.ids import trace_id as stored
+
+        # as the store holds it: hex ids in any case, other ids as written
+        params["id"] = stored(trace_id) or trace_id.strip()
         source = "events"
         where = (
             "(trace_id = $id OR resolved_request IN "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,73 @@ def test_har_page_joins_the_session_of_its_requests(tmp_path: Path, cli) -> None
         ("http", "GET http://x/api 200"),
     ]
     assert doc["events"][1]["request_id"] == "resp-req-1"  # an id from a response header counts
+
+
+def test_har_trace_header_and_log_trace_id_meet_whatever_their_case(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    """A trace id that is not hex (AWS X-Ray's) is kept as written by HAR and log alike, so a
+    log line that carries only it joins the browser's session; a hex id meets in any case;
+    `trace --trace` finds both as the user writes them."""
+    xray = "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"
+    hexid = "4BF92F3577B34DA6A3CE929D0E0E4736"
+
+    def entry(sid: str, headers: list[dict[str, str]], url: str) -> dict[str, Any]:
+        return {
+            "startedDateTime": "2026-01-01T10:00:00Z",
+            "time": 5,
+            "request": {"method": "GET", "url": url, "headers": [{"name": "X-Session-Id", "value": sid}, *headers]},
+            "response": {"status": 200, "statusText": "OK", "headers": []},
+        }
+
+    har = {
+        "log": {
+            "version": "1.2",
+            "entries": [
+                entry("s1", [{"name": "X-Amzn-Trace-Id", "value": xray}], "https://shop.test/a"),
+                entry("s2", [{"name": "X-B3-TraceId", "value": hexid}], "https://shop.test/b"),
+            ],
+        }
+    }
+    (tmp_path / "cap.har").write_text(json.dumps(har))
+    _write(
+        tmp_path,
+        "backend.jsonl",
+        [
+            {"ts": "2026-01-01T10:00:01Z", "msg": "xray work", "trace_id": xray},
+            {"ts": "2026-01-01T10:00:02Z", "msg": "b3 work", "trace_id": hexid.lower()},
+        ],
+    )
+    s1 = cli("trace", "--session", "s1", str(tmp_path), "-f", "json")
+    assert _events(s1) == [("cap.har", 1), ("backend.jsonl", 1)]
+    assert s1.json()["events"][0]["trace_id"] == xray
+    assert _events(cli("trace", "--session", "s2", "-f", "json")) == [("cap.har", 2), ("backend.jsonl", 2)]
+    assert _events(cli("trace", "--trace", xray, "-f", "json")) == [("cap.har", 1), ("backend.jsonl", 1)]
+    assert _events(cli("trace", "--trace", hexid, "-f", "json")) == [("cap.har", 2), ("backend.jsonl", 2)]
+    assert cli("trace", "--trace", xray.lower(), "-f", "json").code == 1  # not hex: as written
+
+
+@given(
+    st.one_of(
+        st.from_regex(r" ?[0-9A-Fa-f]{2}-[0-9A-Fa-f]{32}-[0-9A-Fa-f]{16}-[0-9A-Fa-f]{2} ?", fullmatch=True),
+        st.from_regex(r" ?[0-9A-Fa-f-]{1,40} ?", fullmatch=True),
+        st.sampled_from(["-", "null", " None ", "n/a", "0000", '{"a": 1}', "[1]", "x" * 257, " " + "a" * 256]),
+        st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40),
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_trace_ids_are_kept_as_the_sql_reading_of_logs_keeps_them(value: str) -> None:
+    """`ids.trace_id` (HAR headers, `trace --trace`) and the SQL macro `gc_trace` (every log
+    dialect) store a trace id alike, or HAR and log records of one trace would not link."""
+    from gascorr.ids import trace_id
+
+    [(want,)] = _connection().execute("SELECT gc_trace($v)", {"v": value}).fetchall()
+    assert trace_id(value) == want
+
+
+@functools.cache
+def _connection() -> Any:
+    from gascorr.engine import connect
+
+    return connect()
 
 
 def test_changed_file_relinks_and_unchanged_store_is_not_reparsed(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

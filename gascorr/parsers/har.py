@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from gascorr.ids import Names, is_placeholder, parse_traceparent
+from gascorr.ids import MAX_ID, Names, is_placeholder, parse_traceparent, trace_id
 from gascorr.parsers import ParseContext, read_whole
 from gascorr.sources import service_from_name
 from gascorr.timeparse import iso_to_utc
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from gascorr.sources import Source
 
 MAX_BODY = 16 * 1024
-MAX_ID = 256
+_B3_SPANS = {"x-b3-spanid": "span_id", "x-b3-parentspanid": "parent_span_id"}
 INT32 = 2**31 - 1
 
 
@@ -284,12 +284,10 @@ def _entry(ent: dict[str, Any], line: int, ctx: ParseContext, raw: str = "") -> 
             if tp:
                 ids.setdefault("trace_id", tp[0])
                 ids.setdefault("span_id", tp[1])
-        elif name in n.trace_headers:
-            ids.setdefault("trace_id", value.lower())
-        elif name == "x-b3-spanid":
-            ids.setdefault("span_id", value.lower())
-        elif name == "x-b3-parentspanid":
-            ids.setdefault("parent_span_id", value.lower())
+        else:  # read as log lines' trace ids are (`gc_trace`), or the two would not meet
+            col = "trace_id" if name in n.trace_headers else _B3_SPANS.get(name)
+            if col and (t := trace_id(value)):
+                ids.setdefault(col, t)
     status = _int32(resp.get("status"))
     err = resp.get("_error") or ent.get("_error") or resp.get("_failureText") or ent.get("_failureText")
     level = "ERROR" if status is None or status == 0 or status >= 400 else "INFO"
