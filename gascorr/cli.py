@@ -231,6 +231,25 @@ UntilOpt = Annotated[
         show_default=False,
     ),
 ]
+ActiveSinceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="TIME",
+        help="Only sessions with an event at or after this time (whole sessions are listed): ISO-8601 "
+        "or relative to now (10m, 2h, 3d).",
+        show_default=False,
+    ),
+]
+ActiveUntilOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--until",
+        metavar="TIME",
+        help="Only sessions started at or before this time: ISO-8601 or relative to now.",
+        show_default=False,
+    ),
+]
 WidthOpt = Annotated[
     int | None,
     typer.Option(
@@ -555,7 +574,8 @@ def trace(
         Level | None,
         typer.Option(
             "--level",
-            help="Only events at or above this level.",
+            metavar="LEVEL",
+            help="Only events at or above this level: TRACE, DEBUG, INFO, WARN, ERROR or FATAL (any case).",
             show_default=False,
             case_sensitive=False,
         ),
@@ -676,8 +696,8 @@ def sessions(
             case_sensitive=False,
         ),
     ] = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
+    since: ActiveSinceOpt = None,
+    until: ActiveUntilOpt = None,
     limit: Annotated[
         int | None,
         typer.Option(
@@ -906,9 +926,12 @@ def grep(
         n = sum(b.num_rows for b in result.batches())
         ENV.stdout.write(f"{n}\n")
     elif files_with_matches:
+        from gascorr.display import printable
+
         found = {src for b in result.batches() for src in b.column("source").to_pylist()}
+        tty = ENV.stdout.isatty()  # a name's control characters are escaped on a terminal only
         for src in sorted(found):
-            ENV.stdout.write(src + "\n")
+            ENV.stdout.write((printable(src) if tty else src) + "\n")
         n = len(found)
     elif c.output(Format.table) in (Format.tree, Format.table):
         rows = result.to_pylist()
@@ -924,6 +947,7 @@ def grep(
 def _print_grep(c: Common, rows: list[dict[str, Any]]) -> None:
     from rich.text import Text
 
+    from gascorr.display import printable
     from gascorr.render import inert
     from gascorr.render.tree import LEVEL_STYLE
     from gascorr.timeline import iso
@@ -931,7 +955,7 @@ def _print_grep(c: Common, rows: list[dict[str, Any]]) -> None:
     con = c.console()
     for r in rows:
         t = Text()
-        t.append(f"{r['source']}:{r['line']}", style="magenta")
+        t.append(f"{printable(r['source'])}:{r['line']}", style="magenta")
         t.append(f"  {(iso(r['ts']) or '-')}", style="dim")
         t.append(f"  {r.get('level') or '·':<5}", style=LEVEL_STYLE.get(r.get("level") or "", "dim"))
         t.append(f"  session={inert(r.get('resolved_session') or '-')}", style="cyan")
@@ -1075,6 +1099,11 @@ def run(argv: list[str] | None = None) -> int:
         ENV.say(f"{e.filename + ': ' if e.filename else ''}{(e.strerror or str(e)).lower()}")
         return ExitStatus.ERROR
     except Exception as e:  # a bug, not a user mistake: one line, the traceback on --debug
+        from gascorr.engine import interrupted
+
+        if interrupted(e):  # Ctrl-C while DuckDB ran a query (here or in a worker process)
+            ENV.say("interrupted")
+            return 130
         if ENV.debug:
             raise
         ENV.say(f"internal error ({type(e).__name__}: {e}); run again with --debug for the traceback")

@@ -48,7 +48,7 @@ def load_names(path: str | None = None) -> Names:
             data = tomllib.load(f)
     except FileNotFoundError as e:
         raise ConfigError(f"config file {path} does not exist") from e
-    except (OSError, tomllib.TOMLDecodeError) as e:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read config file {path}: {e}") from e
     ids = data.get("ids", {})
     if not isinstance(ids, dict):

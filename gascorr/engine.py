@@ -269,3 +269,14 @@ def literal(value: str | list[str]) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(literal(v) for v in value) + "]"
     return "'" + value.replace("'", "''") + "'"
+
+
+def interrupted(e: BaseException) -> bool:
+    """Whether `e` is DuckDB's answer to Ctrl-C: its InterruptException, or its message when
+    the error came through an Arrow stream or from a worker process as another class."""
+    import sys
+
+    duckdb = sys.modules.get("duckdb")
+    if duckdb is not None and isinstance(e, duckdb.InterruptException):
+        return True
+    return str(e).startswith("Query interrupted") or isinstance(e.__cause__, KeyboardInterrupt)

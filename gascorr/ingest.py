@@ -6,8 +6,8 @@ not read again. A changed source gets new files and its old ones are swept after
 commit.
 
 Parallelism: DuckDB 2.0's Python API holds the GIL while a query runs, so threads do not
-parse two files at once. A large ingest (at least PROCESS_MIN_BYTES in two or more files)
-parses in worker processes, one per core, largest files first, each with a one-thread
+parse two files at once. A large ingest (at least PROCESS_MIN_BYTES in two or more units
+of work, see `_units`) parses in worker processes, one per core up to 4, largest first, each with a one-thread
 DuckDB connection; a small one parses in this process, one file at a time, with a DuckDB
 connection that uses every core inside each query. Small fresh sources go in units of up to
 BATCH_FILES files and BATCH_BYTES bytes, and the JSON-lines ones among them are parsed
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from gascorr import store
 from gascorr.display import printable
+from gascorr.engine import interrupted
 from gascorr.ids import DEFAULT, Names
 from gascorr.sources import HEAD_BYTES, BombError, InputError, Source, find_sources, sniff
 
@@ -473,10 +474,14 @@ def work(job: Job, kind: str | None = None) -> store.FileEntry | Appended | str:
     except store.StoreError:
         raise
     except unreadable as e:
+        if interrupted(e):  # Ctrl-C stops the ingest; it is not a fault of this file
+            raise KeyboardInterrupt from e
         if isinstance(e, OSError) and _is_store_error(e, root):
             raise store.StoreError(f"cannot write to the store {root}: {_why(e)}") from e
         return f"{shown}: cannot read: {printable(_why(e))}"
     except Exception as e:  # a parser bug must not cost the other files
+        if interrupted(e):
+            raise KeyboardInterrupt from e
         if job.strict:
             raise
         why = printable(f"{type(e).__name__}: {e}".splitlines()[0])

@@ -42,18 +42,22 @@ def parse_user_time(value: str, tz: str = "UTC", now: datetime | None = None) ->
     m = _REL.match(value)
     if m:
         seconds = float(m.group(1)) * _UNITS[m.group(2).lower()]
-        return (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+        try:
+            return (now or datetime.now(UTC)) - timedelta(seconds=seconds)
+        except (ValueError, OverflowError) as e:
+            raise ValueError(f"{value!r} reaches before the year 1") from e
     dt = iso_to_utc(value, tz)
     if dt is not None:
         return dt
+    unreadable = (
+        f"cannot read {value!r} as a time; use ISO-8601 (2026-01-31T10:00:00Z) or a relative time (10m, 2h, 3d)"
+    )
     try:
         from dateutil import parser as du
 
         loose = du.parse(value.strip())
-    except (ValueError, OverflowError) as e:
-        raise ValueError(
-            f"cannot read {value!r} as a time; use ISO-8601 (2026-01-31T10:00:00Z) or a relative time (10m, 2h, 3d)"
-        ) from e
-    if loose.tzinfo is None:
-        loose = loose.replace(tzinfo=ZoneInfo(tz))
-    return loose.astimezone(UTC)
+        if loose.tzinfo is None:
+            loose = loose.replace(tzinfo=ZoneInfo(tz))
+        return loose.astimezone(UTC)
+    except (ValueError, OverflowError) as e:  # also an offset of 24 hours or more
+        raise ValueError(unreadable) from e

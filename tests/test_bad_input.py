@@ -452,3 +452,94 @@ def test_accounting_every_line_is_an_event_rejected_or_blank(tmp_path: Path) -> 
         elif f.format == "text":
             assert f.events + f.rejected + f.blank <= f.lines, f
     assert checked >= 8
+
+
+# -- values Python's JSON decoder cannot take ---------------------------------------------------
+
+
+GOOD = '{"ts": "2024-05-01T12:00:0%d Z", "msg": "good %d", "request_id": "r%d"}'
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_json_line_nested_too_deep_is_rejected_alone(tmp_path: Path, batched: bool) -> None:
+    """A record nested thousands of levels deep is one rejected line; the good lines around it
+    (and a wide record of many shallow objects) are kept, alone or in a batch of small files."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    wide = json.dumps({"msg": "wide", "items": [{"x": i} for i in range(800)]})
+    lines = [GOOD % (1, 1, 1), '{"a":' * 5000 + "1" + "}" * 5000, GOOD % (2, 2, 2), '{"b":[' * 3000 + "]}" * 3000]
+    (logs / "deep.jsonl").write_text("\n".join([*lines, wide, '{"c":' * 400 + "1" + "}" * 400]) + "\n")
+    if batched:
+        (logs / "other.jsonl").write_text(GOOD % (3, 3, 3) + "\n")
+    st = str(tmp_path / "store")
+    r = ingest(logs if batched else logs / "deep.jsonl", st)
+    assert problems(r) == [
+        f"gascorr: {logs / 'deep.jsonl'}:2: rejected: a JSON object nested more than 500 levels deep",
+        f"gascorr: {logs / 'deep.jsonl'}:4: rejected: a JSON object nested more than 500 levels deep",
+    ]
+    assert per_source(st)[str(logs / "deep.jsonl")] == {"lines": 6, "events": 4, "rejected": 2, "blank": 0}
+    rows = run_cli("grep", "good", "--store", st, "-f", "json").json()
+    assert [x["message"] for x in rows] == ["good 1", "good 2"] + (["good 3"] if batched else [])
+
+
+def _har(entries: list[str]) -> str:
+    return '{"log": {"version": "1.2", "entries": [\n' + ",\n".join(entries) + "\n]}}\n"
+
+
+def _entry(i: int, url: str = "") -> str:
+    return json.dumps(
+        {
+            "startedDateTime": f"2024-05-01T12:00:0{i}Z",
+            "time": 3,
+            "request": {"method": "GET", "url": url or f"https://shop.example/api/{i}", "headers": []},
+            "response": {"status": 200, "statusText": "OK", "headers": []},
+        }
+    )
+
+
+def test_har_entry_with_a_lone_surrogate_escape_is_kept(tmp_path: Path) -> None:
+    """`\\ud800` alone is valid JSON but no text: the entry is kept with U+FFFD in its place,
+    noted at its line, and the entries around it are kept."""
+    bad = _entry(2).replace("/api/2", "/api/\\ud800x")
+    (tmp_path / "s.har").write_text(_har([_entry(1), bad, _entry(3)]))
+    st = str(tmp_path / "store")
+    r = ingest(tmp_path / "s.har", st)
+    assert problems(r) == [
+        f"gascorr: {tmp_path / 's.har'}:3: a lone UTF-16 surrogate escape in this entry, read as U+FFFD"
+    ]
+    rows = run_cli("sql", "SELECT url, attrs FROM events ORDER BY line", "--store", st, "-f", "json").json()
+    assert [x["url"] for x in rows] == [
+        "https://shop.example/api/1",
+        "https://shop.example/api/\ufffdx",
+        "https://shop.example/api/3",
+    ]
+    assert json.loads(rows[1]["attrs"])["request"]["url"] == "https://shop.example/api/\ufffdx"
+
+
+def test_har_entry_nested_too_deep_costs_only_itself(tmp_path: Path) -> None:
+    deep = _entry(2).replace('"time": 3', '"time": 3, "_x": ' + "[" * 5000 + "]" * 5000)
+    (tmp_path / "d.har").write_text(_har([_entry(1), deep, _entry(3)]))
+    st = str(tmp_path / "store")
+    r = ingest(tmp_path / "d.har", st)
+    assert problems(r) == [f"gascorr: {tmp_path / 'd.har'}:3: rejected: a HAR entry nested too deeply to read"]
+    assert per_source(st)[str(tmp_path / "d.har")] == {"lines": 3, "events": 2, "rejected": 1, "blank": 0}
+
+
+# -- Ctrl-C ---------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_a_query_of_the_ingest_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB answers Ctrl-C with an error of its own: the ingest stops with status 130 and
+    commits nothing, instead of reporting the file as unreadable and going on."""
+    import duckdb
+
+    from gascorr import ingest as ingest_module
+
+    def interrupted(*_: Any, **__: Any) -> Any:
+        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+    monkeypatch.setattr(ingest_module, "ingest_source", interrupted)
+    st = str(tmp_path / "store")
+    r = run_cli("ingest", str(FIXTURES / "checkout"), "--store", st)
+    assert r.code == 130 and "error" not in r.err and "cannot read" not in r.err, r.err
+    assert not (Path(st) / "manifest.json").exists()

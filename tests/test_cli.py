@@ -49,6 +49,9 @@ def test_unknown_id_exits_1_with_a_message_on_stderr(cli) -> None:  # type: igno
         ["grep", "-E", "-F", "x"],
         ["trace", "--session", "a", "--tz", "Mars/Olympus"],
         ["trace", "--session", "a", "--since", "last tuesday-ish"],
+        ["sessions", "--since", "99999999999h"],  # before the year 1
+        ["sessions", "--until", "2024-01-01T00:00:00+25:00"],  # no such offset
+        ["sessions", "--config", str(FIXTURES / "bad" / "inputs" / "core.bin")],  # not text
         ["nosuchcommand"],
     ],
 )
@@ -56,7 +59,7 @@ def test_usage_errors_exit_2_with_one_clear_line(cli, args: list[str]) -> None: 
     r = cli(*args)
     assert r.code == 2, r
     assert r.out == ""
-    assert "Traceback" not in r.err
+    assert "Traceback" not in r.err and "internal error" not in r.err, r.err
     assert "gascorr:" in r.err or "Usage:" in r.err or "Error" in r.err
 
 

@@ -289,6 +289,20 @@ def test_control_characters_in_names_are_escaped_in_messages(tmp_path: Path) -> 
     )
 
 
+def test_control_characters_in_names_are_escaped_on_a_terminal(tmp_path: Path) -> None:
+    """A source name is data: `grep` on a terminal shows its escapes as text (no colours, no
+    window title); `grep -l` into a pipe gives the names as they are, as grep does."""
+    evil = tmp_path / "svc\x1b[31mRED\x1b]0;title\x07.jsonl"
+    evil.write_text('{"msg": "found it"}\n')
+    st = str(tmp_path / "store")
+    assert run_cli("ingest", str(tmp_path), "--store", st, "--quiet").code == 0
+    for args in (["grep", "found"], ["grep", "found", "-f", "table"], ["grep", "-l", "found"]):
+        r = run_cli(*args, "--store", st, "--color", "never", "--width", "300", tty=True)
+        assert r.code == 0 and "\x1b" not in r.out and "\x07" not in r.out, args
+        assert "svc\\x1b[31mRED\\x1b]0;title\\x07.jsonl" in r.out, args
+    assert run_cli("grep", "-l", "found", "--store", st).out == f"{evil}\n"
+
+
 def test_no_control_characters_reach_stderr(tmp_path: Path) -> None:
     evil = tmp_path / "svc\x1b[31m.jsonl"
     evil.write_text('{"msg": "ok"}\n{broken\n')

@@ -75,9 +75,35 @@ def _headers(items: Any, wanted: frozenset[str]) -> list[tuple[str, str]]:
 class _Cut(Exception):
     """The document is cut or malformed at `pos`; `record` is where the broken record began."""
 
-    def __init__(self, pos: int, why: str, record: int | None = None) -> None:
+    def __init__(self, pos: int, why: str, record: int | None = None, *, deep: bool = False) -> None:
         super().__init__(why)
-        self.pos, self.why, self.record = pos, why, record
+        self.pos, self.why, self.record, self.deep = pos, why, record, deep
+
+
+_LONE_SURROGATE_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(v: Any) -> Any:
+    """`v` with every UTF-16 surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(v, str):
+        return _SURROGATE.sub("\ufffd", v)
+    if isinstance(v, list):
+        return [_scrub(x) for x in v]
+    if isinstance(v, dict):
+        return {_scrub(k): _scrub(x) for k, x in v.items()}
+    return v
+
+
+class _Deep:
+    """A page or entry nested too deeply for Python's JSON decoder: skipped and rejected."""
+
+
+_DEEP = _Deep()
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -95,7 +121,21 @@ def _value(text: str, i: int) -> tuple[Any, int]:
     except json.JSONDecodeError as e:
         raise _Cut(e.pos, e.msg) from None
     except RecursionError:
-        raise _Cut(i, "nested too deeply") from None
+        raise _Cut(i, "nested too deeply", deep=True) from None
+
+
+def _skip(text: str, i: int) -> int:
+    """The index after the array or object opening at `text[i]`, found without decoding it."""
+    depth = 0
+    for m in _TOKEN.finditer(text, i):
+        tok = m.group()
+        if tok in ("[", "{"):
+            depth += 1
+        elif tok in ("]", "}"):
+            depth -= 1
+            if depth == 0:
+                return m.end()
+    raise _Cut(len(text), "the document ends early", i)
 
 
 def _object(text: str, i: int, member: Callable[[str, int], int]) -> int:
@@ -130,8 +170,10 @@ def _array(text: str, i: int, each: Callable[[int, int, Any], None]) -> int:
         try:
             value, i = _value(text, i)
         except _Cut as c:
-            c.record = start
-            raise
+            if not c.deep:
+                c.record = start
+                raise
+            value, i = _DEEP, _skip(text, start)  # one record too deep; the others are read
         each(start, i, value)
         i = _ws(text, i)
         if text.startswith(",", i):
@@ -336,7 +378,7 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     log = log or {}
     creator = log.get("creator")
     ctx.dialect = _flavour(str(creator.get("name") or "") if isinstance(creator, dict) else "")
-    pages = [(start, v) for key, start, _, v in records if key == "pages"]
+    pages = [(start, text[start:end], v) for key, start, end, v in records if key == "pages"]
     entries = [(start, text[start:end], v) for key, start, end, v in records if key == "entries"]
     if cut is not None:
         kept = f"{len(pages)} page{'s' if len(pages) != 1 else ''} and {len(entries)} entr{'ies' if len(entries) != 1 else 'y'}"
@@ -353,13 +395,21 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     service = service_from_name(source.name)
     base = dict(source=source.name, format="har", dialect=ctx.dialect, service=service)
     rows: list[dict[str, Any]] = []
-    numbered = [(i, "pages", start, "", p) for i, (start, p) in enumerate(pages, 1)]
+    numbered = [(i, "pages", start, raw, p) for i, (start, raw, p) in enumerate(pages, 1)]
     numbered += [(j, "entries", start, raw, e) for j, (start, raw, e) in enumerate(entries, len(pages) + 1)]
     for number, key, start, raw, value in numbered:
         what = "page" if key == "pages" else "entry"
+        if value is _DEEP:
+            ctx.reject(lines.at(start), f"a HAR {what} nested too deeply to read")
+            continue
         if not isinstance(value, dict):
             ctx.reject(lines.at(start), f"a HAR {what} that is not a JSON object")
             continue
+        if "\\u" in raw and _LONE_SURROGATE_ESCAPE.search(raw):
+            # `\ud800` alone is valid JSON but no text: DuckDB and Arrow refuse it, so the
+            # record's strings get U+FFFD in its place (and its attrs are encoded again)
+            value, raw = _scrub(value), ""
+            ctx.note(lines.at(start), f"a lone UTF-16 surrogate escape in this {what}, read as U+FFFD")
         try:
             row = _page(value, number, ctx.tz) if key == "pages" else _entry(value, number, ctx, raw)
             rows.append({**base, **row})

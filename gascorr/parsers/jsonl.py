@@ -51,7 +51,41 @@ CLASSIFY = """CASE
     WHEN regexp_matches(line, '^ *\\{') THEN CASE WHEN json_valid(line) THEN 'obj' ELSE 'bad' END
     WHEN regexp_matches(line, '^ *\\[') AND json_valid(line) THEN 'notobj'
     ELSE 'text' END"""
-REJECTED_CLASSES = (("bad", "malformed JSON"), ("notobj", "a JSON value that is not an object"))
+# Records nested deeper than this are rejected: Python's JSON decoder (for samples, shapes
+# and attrs read back at query time) recurses once a level, up to about 1,000 in all.
+MAX_DEPTH = 500
+REJECTED_CLASSES = (
+    ("bad", "malformed JSON"),
+    ("notobj", "a JSON value that is not an object"),
+    ("deep", f"a JSON object nested more than {MAX_DEPTH} levels deep"),
+)
+# a line that may be nested that deep: it has that many opening brackets (checked exactly in
+# Python, `_too_deep`); most lines are shorter than that, which ends the test early
+_DEEP_CANDIDATE = f"""cls = 'obj' AND strlen(line) > {2 * MAX_DEPTH}
+    AND strlen(line) - strlen(replace(replace(line, '{{', ''), '[', '')) > {MAX_DEPTH}"""
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(line: str) -> bool:
+    depth = 0
+    for b in _BRACKET.findall(_STRING.sub("", line)):
+        depth += 1 if b in "[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
+def _mark_deep(con: Any, table: str, keys: tuple[str, ...]) -> None:
+    """Class `deep` for the object lines of `table` nested more than MAX_DEPTH levels; `keys`
+    are the integer columns that tell its lines apart."""
+    cols = ", ".join(keys)
+    rows = con.execute(f"SELECT {cols}, line FROM {table} WHERE {_DEEP_CANDIDATE}").fetchall()
+    deep = [r[:-1] for r in rows if _too_deep(r[-1])]
+    if deep:
+        values = ", ".join("(" + ", ".join(str(int(x)) for x in k) + ")" for k in deep)
+        on = " AND ".join(f"{table}.{k} = d.{k}" for k in keys)
+        con.execute(f"UPDATE {table} SET cls = 'deep' FROM (VALUES {values}) d({cols}) WHERE {on}")
 
 
 def session_from_filename(name: str) -> str | None:
@@ -181,6 +215,7 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
                 f"CREATE OR REPLACE TEMP TABLE cls AS SELECT n, line, {CLASSIFY} AS cls FROM ({unnest_sql('gc_lines')})"
             )
             con.unregister("gc_lines")
+            _mark_deep(con, "cls", ("n",))
             counts = dict(con.execute("SELECT cls, count(*) FROM cls GROUP BY cls").fetchall())
             ctx.lines += sum(counts.values())
             ctx.blank += counts.get("blank", 0)
@@ -225,7 +260,7 @@ def _objects_of(lines: list[str]) -> list[dict[str, Any]]:
     for line in lines:
         try:
             obj = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deeply for Python: not a sample
             continue
         if isinstance(obj, dict):
             out.append(obj)
@@ -268,12 +303,13 @@ def parse_batch(con: Any, items: list[tuple[Source, ParseContext]]) -> dict[int,
         con.execute(f"CREATE OR REPLACE TEMP TABLE gc_bcls AS SELECT g, n, line, {CLASSIFY} AS cls FROM gc_lines")
     finally:
         con.unregister("gc_lines")
+    _mark_deep(con, "gc_bcls", ("g", "n"))
     counts: dict[int, dict[str, int]] = {g: {} for g in range(len(items))}
     for g, cls, c in con.execute("SELECT g, cls, count(*) FROM gc_bcls GROUP BY ALL").fetchall():
         counts[g][cls] = c
     bad: dict[tuple[int, str], list[int]] = {}
     for g, cls, n in con.execute(
-        """SELECT g, cls, n FROM gc_bcls WHERE cls IN ('bad', 'notobj')
+        f"""SELECT g, cls, n FROM gc_bcls WHERE cls IN {tuple(c for c, _ in REJECTED_CLASSES)}
            QUALIFY row_number() OVER (PARTITION BY g, cls ORDER BY n) <= ? ORDER BY g, cls, n""",
         [MAX_REJECT_LOCATIONS],
     ).fetchall():
