@@ -8,7 +8,7 @@ Rules, all evaluated by `LINK_SQL` in DuckDB (and portable to any SQL engine):
 
 - Sessions are roots. Request, trace and page ids are nodes; ids that appear together on
   one event are joined by an edge; connected components come from min-label propagation
-  (a few SQL rounds, as many as the longest chain of ids).
+  (a few SQL rounds, as many as the longest chain of ids, at most MAX_ROUNDS).
 - A node seen directly with two or more sessions is ambiguous: it is reported and takes
   no part in propagation, so it can never merge two sessions.
 - A component that reaches exactly one session belongs to it; one that reaches several
@@ -17,7 +17,7 @@ Rules, all evaluated by `LINK_SQL` in DuckDB (and portable to any SQL engine):
 
 The output `links` table has one row per node: kind (`request`, `trace`, `page`), id,
 session (NULL when none or ambiguous), request (for traces), ambiguous, sessions (the
-distinct sessions it was seen with).
+distinct sessions it was seen with), conflict (its component reaches several sessions).
 """
 
 from __future__ import annotations

@@ -421,7 +421,11 @@ VIEWS = [
     ("raw_events", "the event table exactly as the parsers wrote it"),
     ("sessions", "one row per session, as `gascorr sessions` prints it"),
     ("requests", "one row per request, as `gascorr requests` prints it"),
-    ("links", "one row per request, trace or page id: `kind`, `id`, `session`, `request`, `ambiguous`, `sessions`"),
+    (
+        "links",
+        "one row per request, trace or page id: `kind`, `id`, `session`, `request`, `ambiguous`, `sessions`, "
+        "`conflict` (the ids linked with it reach several sessions, so it keeps only a session it was seen with directly)",
+    ),
 ]
 
 ID_LABELS = {
@@ -443,10 +447,10 @@ ID_LABELS = {
 }
 
 IDS = [
-    "Header names compare case-insensitively. JSON keys are matched in the spellings listed, at the "
-    "top level and under the usual container objects (`attributes`, `context`, `labels`, `fields`, "
-    "`extra`, ...); a dotted key such as `session.id` is also looked up as a nested path. A message "
-    "pattern's first group is the id.",
+    "Header names compare case-insensitively. A JSON key names an id when, lower-cased and without "
+    "`_ - . /`, it or its last two names together (`req.id`) read as one of the names listed "
+    "(`request_id`, `requestId` and `X-Request-ID` all read `requestid`), up to 4 levels deep, "
+    "shallower keys first. A message pattern's first group is the id.",
     "Besides these names: the W3C `traceparent` header or key (`00-<trace-id>-<span-id>-<flags>`) "
     "gives a trace and span id; a text line that starts with `[SESSION] -` gives a session id; and a "
     "JSON-lines file named `session_<id>.jsonl` gives every line in it that session.",
@@ -474,7 +478,8 @@ request_patterns = ['\\brid:(\\S+)']"""
 # Per command: extra paragraphs, extra examples (what, command line), what exit 0 means.
 NOTES: dict[str, list[str]] = {
     "ingest": [
-        "Without `--format json`, ingest prints nothing on stdout; the summary and every rejected line go to stderr.",
+        "The per-file summary goes to stdout (a table on a terminal, JSON on a pipe); the one-line total, the "
+        "progress bar and every rejected line go to stderr.",
     ],
     "trace": [
         "Give exactly one of `--session`, `--request` or `--trace`. Events are ordered by UTC time, then "
@@ -501,8 +506,9 @@ NOTES: dict[str, list[str]] = {
         "of 500 or more, else `ok`.",
     ],
     "requests": [
-        "A request's duration is the HTTP time of its browser-side call when there is one, else the time "
-        "from its first to its last event. `--by endpoint` groups requests by method and URL path.",
+        "A request's duration runs from its first event to the latest end of any of its events (an HTTP "
+        "call ends its own time after it starts), so it covers the browser-side call. `--by endpoint` "
+        "groups requests by method and URL path.",
     ],
     "grep": [
         "The pattern is searched in the message unless `--field` names another column or attrs key. "

@@ -6,10 +6,10 @@ Layout (all of it readable by any Parquet engine):
       manifest.json            which source maps to which files, with counts, rejects, notes
       events/<id>.parquet      the events of one ingested source (zstd), in line order, in
                                row groups of about ROW_GROUP_BYTES (a trace reads few of them)
-      events/<id>.edges.parquet  the distinct id tuples of that source and the rows carrying
-                               each, for linking and for the indexes
+      events/<id>.edges.parquet  the distinct id tuples of a source's events and the rows
+                               carrying each, for linking and for the indexes (its own id)
       links/<gen>.parquet      ids -> session/request, recomputed after each ingest
-      links/<gen>.by-session.parquet  (session, request, events file, row) of every event that
+      links/<gen>.by-session.parquet  (events file, row, session, request) of every event that
       links/<gen>.by-request.parquet  resolves to one, sorted by session / by request
       lock                     held while an ingest writes
 

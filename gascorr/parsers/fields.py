@@ -13,8 +13,8 @@ call per record (the JSON is parsed once more, not once per alias).
   the order the alias lists below give, then inside the usual wrapper objects (`@fields`,
   `fields`, `jsonPayload`, `attributes` …). A dotted alias (`service.name`) matches both a
   literal dotted key and the nested path.
-- **Id roles** (session, request, trace, span, parent span, W3C `traceparent`) are found at
-  any depth: a key whose name, or whose last two names (`req.id`), lower-cased and with
+- **Id roles** (session, request, trace, span, parent span, W3C `traceparent`) are found up
+  to MAX_ID_DEPTH levels deep: a key whose name, or whose last two names (`req.id`), lower-cased and with
   `_ - . /` removed, is one of the role's names (`request_id`, `requestId`, `X-Request-ID`
   all read `requestid`). Shallower keys win, then the order of the name lists. Under a
   `headers` object, an array of strings (HTTP headers as Caddy logs them) gives its first.
