@@ -387,6 +387,7 @@ def _report(r: IngestReport, quiet: bool) -> None:
             f"ingested {len(r.parsed)} file{'s' if len(r.parsed) != 1 else ''} "
             f"({r.events:,} events, {r.rejected:,} rejected lines), {r.unchanged} unchanged"
             + (f"; only the lines appended to {len(r.appended)} of them were parsed" if r.appended else "")
+            + (f"; {len(r.unreadable)} could not be read" if r.unreadable else "")
         )
 
 
@@ -510,6 +511,7 @@ def ingest(
                 "events": r.events,
                 "rejected_lines": r.rejected,
                 "warnings": r.warnings,
+                "unreadable": r.unreadable,
                 "files": files,
             },
         )
@@ -523,6 +525,8 @@ def ingest(
         ]
         con = c.console()
         con.print(table(shown, width=con.width))
+    if r.unreadable:  # an input error, as grep's for a file it cannot read
+        return ExitStatus.ERROR
     return ExitStatus.FOUND if r.files_seen else ExitStatus.NOTHING
 
 

@@ -55,6 +55,7 @@ class IngestReport:
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
     appended: list[str] = field(default_factory=list)  # sources of which only new lines were parsed
+    unreadable: list[str] = field(default_factory=list)  # sources that could not be read at all
 
     @property
     def events(self) -> int:
@@ -92,7 +93,9 @@ def _edges_schema() -> Any:
 
 
 # formats of sources listed in the manifest but not read
-SKIPPED_FORMATS = ("binary", "encrypted")
+SKIPPED_FORMATS = ("binary", "encrypted", "refused")
+# a source that could not be read at all: listed by `stats`, tried again by every ingest
+UNREADABLE = "unreadable"
 
 # a large ingest parses in worker processes when there is at least this much to read
 PROCESS_MIN_BYTES = 48 * 1024 * 1024
@@ -357,7 +360,7 @@ def ingest(
         settings = hashlib.blake2b(repr((names, tz, dialect_hint)).encode(), digest_size=8).hexdigest()
         for src in sources:
             old = m.files.get(src.key)
-            if old and old.settings != settings:
+            if old and (old.settings != settings or old.format == UNREADABLE):
                 old = None
             if old and old.size == src.size and old.mtime == src.mtime:
                 report.unchanged += 1
@@ -387,6 +390,12 @@ def ingest(
                 progress(src.name, done, total)
             if isinstance(res, str):
                 said[src.key] = [res]
+                report.unreadable.append(src.name)
+                old = m.files.get(src.key)
+                if old is None or old.parquet is None:  # else its earlier events stay
+                    why = res.removeprefix(f"{printable(src.name)}: ")
+                    m.files[src.key] = _skipped_entry(src, UNREADABLE, why, prefix="")
+                    touched = True
                 continue
             if isinstance(res, Appended):
                 report.parsed.append(res.tail)
@@ -469,8 +478,8 @@ def work(job: Job, kind: str | None = None) -> store.FileEntry | Appended | str:
         if kind == "binary":
             return _skipped_entry(src, "binary", "a binary file, not a log")
         return ingest_source(root, src, kind, job.names, job.tz, job.dialect_hint)
-    except BombError as e:
-        return f"{shown}: {printable(str(e))}"
+    except BombError as e:  # listed by `stats`; the next run is quiet about it
+        return _skipped_entry(src, "refused", str(e), prefix="")
     except store.StoreError:
         raise
     except unreadable as e:
@@ -558,9 +567,10 @@ def _merge(old: store.FileEntry, tail: store.FileEntry) -> store.FileEntry:
     )
 
 
-def _skipped_entry(src: Source, fmt: str, why: str) -> store.FileEntry:
-    """A manifest entry for a source that is not read (binary, encrypted): no events, one
-    warning, no fingerprint. Recorded so `stats` lists it and the next run is quiet about it."""
+def _skipped_entry(src: Source, fmt: str, why: str, prefix: str = "skipped: ") -> store.FileEntry:
+    """A manifest entry for a source that is not read (binary, encrypted, a refused
+    decompression bomb) or could not be (unreadable): no events, one warning, no fingerprint. Recorded so `stats` lists it (and
+    the next run is quiet about a binary or encrypted one)."""
     return store.FileEntry(
         source=src.name,
         key=src.key,
@@ -574,7 +584,7 @@ def _skipped_entry(src: Source, fmt: str, why: str) -> store.FileEntry:
         blank=0,
         rejected=0,
         rejects=[],
-        warnings=[f"skipped: {why}"],
+        warnings=[f"{prefix}{why}"],
         parquet=None,
         edges=None,
     )

@@ -376,7 +376,9 @@ BAD_INPUT = [
     "Nothing fed to gascorr crashes it or silently disappears. A malformed JSON line, a truncated "
     "HAR, a binary file, invalid UTF-8, a very long line or an empty file is counted and reported "
     "with its file and line on stderr and in `gascorr stats`, and every good event of the same "
-    "file is still ingested.",
+    "file is still ingested. A file that cannot be read at all (a damaged archive member, a parser "
+    "failure) is listed by `gascorr stats` with format `unreadable` and is tried again by the "
+    "next ingest.",
     "A problem with what was asked (a missing file, an unknown time zone, bad SQL) is one line on "
     "stderr, `gascorr: <the problem>`, and exit status 2; `--debug` shows the traceback "
     "instead. A usage error also prints the usage line of the command.",
@@ -385,7 +387,11 @@ BAD_INPUT = [
 EXIT_STATUS = [
     ("0", "Something was found: events, rows, a match, or (for `ingest`) input files."),
     ("1", "Nothing matched: no events for the id, no rows, no match, no input files."),
-    ("2", "A usage or input error; the reason is on stderr."),
+    (
+        "2",
+        "A usage or input error; the reason is on stderr. `ingest` also exits 2 when a file could not "
+        "be read at all (its other files are still ingested; `stats` lists it as `unreadable`).",
+    ),
     ("130", "Interrupted (Ctrl-C)."),
 ]
 

@@ -543,3 +543,35 @@ def test_ctrl_c_during_a_query_of_the_ingest_stops_it(tmp_path: Path, monkeypatc
     r = run_cli("ingest", str(FIXTURES / "checkout"), "--store", st)
     assert r.code == 130 and "error" not in r.err and "cannot read" not in r.err, r.err
     assert not (Path(st) / "manifest.json").exists()
+
+
+def test_file_that_cannot_be_read_at_all_is_listed_exits_2_and_is_tried_again(tmp_path: Path) -> None:
+    """A zip member whose deflate stream is damaged from its start yields nothing: it is an
+    input error (status 2, as grep's for a file it cannot read), `stats` lists it as
+    `unreadable` with the reason, the good member is ingested, and the next run tries it again."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    body = "".join(json.dumps({"msg": f"line {i}", "n": i}) + "\n" for i in range(2000))
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.jsonl", body)
+        z.writestr("b.jsonl", '{"msg": "good"}\n')
+    data = bytearray(buf.getvalue())
+    start = 30 + len("a.jsonl")  # after the member's local header
+    for k in range(start + 5, start + 40):
+        data[k] ^= 0x5A
+    bundle = tmp_path / "bundle.zip"
+    bundle.write_bytes(bytes(data))
+    st = str(tmp_path / "store")
+    for _ in range(2):
+        r = run_cli("ingest", str(bundle), "--store", st, "-f", "json")
+        assert r.code == 2
+        [said] = problems(r)  # zlib's words for the damage follow
+        assert said.startswith(f"gascorr: {bundle}!/a.jsonl: cannot read: Error -3 while decompressing data: ")
+        assert r.json()["unreadable"] == [f"{bundle}!/a.jsonl"]
+    stats = run_cli("stats", "--store", st, "-f", "json").json()
+    by_source = {f["source"]: f for f in stats["per_file"]}
+    assert by_source[f"{bundle}!/a.jsonl"]["format"] == "unreadable"
+    assert by_source[f"{bundle}!/a.jsonl"]["warnings"] == [said.split("a.jsonl: ", 1)[1]]
+    assert by_source[f"{bundle}!/b.jsonl"]["events"] == 1
