@@ -40,7 +40,7 @@ from gascorr import store
 from gascorr.display import printable
 from gascorr.engine import interrupted
 from gascorr.ids import DEFAULT, Names
-from gascorr.sources import HEAD_BYTES, BombError, InputError, Source, find_sources, sniff
+from gascorr.sources import HEAD_BYTES, BombError, InputError, Source, find_sources, sniff, unicode_bom
 
 if TYPE_CHECKING:
     import duckdb
@@ -508,6 +508,12 @@ def _resumable(old: store.FileEntry | None, src: Source, settings: str) -> Resum
     if old is None or not old.fingerprint or old.format not in APPENDABLE_FORMATS or old.settings != settings:
         return None
     if src.gz or src.member is not None or src.size <= old.size or len(old.appended) >= MAX_APPENDS:
+        return None
+    try:
+        with open(src.path, "rb") as f:
+            if unicode_bom(f.read(4)):  # read as UTF-8 from its start: never from the middle
+                return None
+    except OSError:
         return None
     return Resume(old.size, old.lines + 1, old.fingerprint, old.format, old.dialect)
 

@@ -378,7 +378,8 @@ BAD_INPUT = [
     "with its file and line on stderr and in `gascorr stats`, and every good event of the same "
     "file is still ingested. A file that cannot be read at all (a damaged archive member, a parser "
     "failure) is listed by `gascorr stats` with format `unreadable` and is tried again by the "
-    "next ingest.",
+    "next ingest. Text in UTF-16 or UTF-32 with a byte-order mark (as Windows PowerShell writes it) "
+    "is read as UTF-8.",
     "A problem with what was asked (a missing file, an unknown time zone, bad SQL) is one line on "
     "stderr, `gascorr: <the problem>`, and exit status 2; `--debug` shows the traceback "
     "instead. A usage error also prints the usage line of the command.",

@@ -27,6 +27,10 @@ the damage is handed out first, then the error is raised on the next read, so th
 in `parsers` can keep the good prefix and report where it ended. A zip member's CRC is
 checked here at its end instead of inside `zipfile`, which would drop the last block.
 
+A source that begins with a UTF-16 or UTF-32 byte-order mark (Windows PowerShell writes
+logs in UTF-16) is read as UTF-8, transcoded as it streams; code units that are not text
+become U+FFFD. Such a file is always parsed whole, never from where it ended.
+
 `sniff(head)` decides a source's kind from its first bytes, never from its extension alone:
 a JSON document with `log.entries` is a HAR, an OTLP/JSON document is `otlp`, lines that are
 mostly JSON objects are `jsonl`, bytes that are mostly not text are `binary`, and anything
@@ -82,6 +86,7 @@ class Source:
     warnings: list[str] = field(default_factory=list)
     skip: str | None = None  # why the source is listed but cannot be read (an encrypted member)
     offset: int = 0  # a plain file is read from here (the bytes appended since the last ingest)
+    _bom: str | None = field(default=None, repr=False, compare=False)  # its codec, "" for none; None: not known yet
 
     @property
     def limit(self) -> int:
@@ -96,11 +101,29 @@ class Source:
         )
 
     def open(self) -> IO[bytes]:
-        """The source's bytes, decompressed, as a binary stream with a size guard.
+        """The source's bytes, decompressed, as a binary stream with a size guard; as UTF-8
+        when they are UTF-16 or UTF-32 text with a byte-order mark.
 
         Raises BombError at once when a zip member's header declares too much (a gzip trailer
         cannot be trusted: a cut file ends in arbitrary bytes), later while streaming.
         """
+        stream = self._open()
+        if self.offset:  # the bytes appended to a file, which is never UTF-16 (`unicode_bom`)
+            return stream
+        if isinstance(stream, io.BufferedReader):
+            codec = unicode_bom(stream.peek(4)[:4])
+        elif self._bom is not None:
+            codec = self._bom or None
+        else:  # a decompressing stream cannot look ahead: its first bytes come from a second opening
+            try:
+                with self._open() as probe:
+                    codec = unicode_bom(probe.read(4))
+            except Exception:  # damaged from the start: the parser reading `stream` says how
+                codec = None
+            self._bom = codec or ""
+        return stream if codec is None else cast(IO[bytes], io.BufferedReader(_Transcoded(stream, codec)))
+
+    def _open(self) -> IO[bytes]:
         if self.member is not None:
             zf = zipfile.ZipFile(self.path)
             try:
@@ -126,6 +149,45 @@ class Source:
                 f.seek(self.offset)
             return f
         return cast(IO[bytes], _Bounded(gzip.GzipFile(fileobj=f), self.limit, self._bomb, f.tell, (f,)))
+
+
+def unicode_bom(head: bytes) -> str | None:
+    """The codec of a UTF-32 or UTF-16 byte-order mark at the start of `head`, if any."""
+    if head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "utf-32"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    return None
+
+
+class _Transcoded(io.RawIOBase):
+    """The UTF-8 bytes of a UTF-16/32 stream that starts with its byte-order mark."""
+
+    def __init__(self, inner: IO[bytes], codec: str) -> None:
+        import codecs
+
+        self.inner = inner
+        self.decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+        self.pending, self.at, self.done = b"", 0, False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        while self.at == len(self.pending) and not self.done:
+            data = self.inner.read(PIECE)
+            self.done = not data
+            self.pending, self.at = self.decoder.decode(data, final=self.done).encode("utf-8"), 0
+        n = min(len(view), len(self.pending) - self.at)
+        view[:n] = self.pending[self.at : self.at + n]
+        self.at += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self.inner.close()
+        super().close()
 
 
 class _Bounded(io.RawIOBase):

@@ -575,3 +575,44 @@ def test_file_that_cannot_be_read_at_all_is_listed_exits_2_and_is_tried_again(tm
     assert by_source[f"{bundle}!/a.jsonl"]["format"] == "unreadable"
     assert by_source[f"{bundle}!/a.jsonl"]["warnings"] == [said.split("a.jsonl: ", 1)[1]]
     assert by_source[f"{bundle}!/b.jsonl"]["events"] == 1
+
+
+def test_utf16_and_utf32_logs_with_a_byte_order_mark_are_read_as_text(tmp_path: Path) -> None:
+    """Windows PowerShell writes `>` redirections in UTF-16: such a file (plain, gzipped or
+    in a zip) reads as the same events as its UTF-8 text; a code unit that is no text is
+    U+FFFD; a file that grew is parsed again whole (its bytes cannot be read from the middle)."""
+    import gzip
+    import zipfile
+
+    text = "".join(line(i, f"caf\u00e9 {i} \u2713") + "\r\n" for i in range(1, 4))
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "ps.log").write_bytes(text.encode("utf-16"))  # little-endian, with its mark
+    (logs / "be.log").write_bytes(b"\xfe\xff" + text.encode("utf-16-be"))
+    (logs / "wide.log").write_bytes(text.encode("utf-32"))
+    (logs / "ps2.log.gz").write_bytes(gzip.compress(text.encode("utf-16")))
+    with zipfile.ZipFile(logs / "bundle.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("ps3.log", text.encode("utf-16"))
+    lone = b"\x00\xd8"  # a UTF-16 high surrogate with no low one after it
+    bad = '{"msg": "a'.encode("utf-16") + lone + 'b"}\n{"msg": "ok"}\n'.encode("utf-16-le")
+    (logs / "bad.jsonl").write_bytes(bad)
+    st = str(tmp_path / "store")
+    r = ingest(logs, st)
+    assert r.code == 0 and problems(r) == []
+    q = "SELECT source, message, level FROM events ORDER BY source, line"
+    by: dict[str, list[str]] = {}
+    for x in run_cli("sql", q, "--store", st, "-f", "json").json():
+        by.setdefault(Path(x["source"].split("!/")[-1]).name, []).append(x["message"])
+        assert x["level"] == ("INFO" if x["source"].endswith(("log", "gz")) else None), x
+    want = [f"caf\u00e9 {i} \u2713" for i in range(1, 4)]
+    assert by == {n: want for n in ("be.log", "ps.log", "ps2.log.gz", "ps3.log", "wide.log")} | {
+        "bad.jsonl": ["a\ufffdb", "ok"]
+    }
+    with (logs / "ps.log").open("ab") as f:
+        f.write((line(4, "appended") + "\r\n").encode("utf-16-le"))  # no second mark
+    r = ingest(logs / "ps.log", st)
+    assert r.code == 0
+    msgs = run_cli(
+        "sql", "SELECT message FROM events WHERE source LIKE '%ps.log' ORDER BY line", "--store", st, "-f", "json"
+    ).json()
+    assert [x["message"] for x in msgs] == [*want, "appended"]
