@@ -391,9 +391,16 @@ def _report(r: IngestReport, quiet: bool) -> None:
         )
 
 
-def _open(c: Common, *, external: bool = False) -> Store:
+def _open(c: Common, paths: list[str] | None, *, external: bool = False) -> Store:
+    """The store to query; without PATHs it must exist (a mistyped --store is an error, not an
+    empty answer)."""
     from gascorr.query import Store
+    from gascorr.store import MANIFEST
 
+    if not paths and not os.path.exists(os.path.join(c.store, MANIFEST)):
+        if os.path.exists(c.store) and not os.path.isdir(c.store):
+            raise UserError(f"the store {c.store} is not a directory: name a directory with --store")
+        raise UserError(f"there is no store in {c.store}: ingest logs first (gascorr ingest PATH... --store {c.store})")
     return Store.open(c.store, c.tz, allow_external=external)
 
 
@@ -630,7 +637,7 @@ def trace(
     _ingest(c, paths)
     from gascorr import query, timeline
 
-    s = _open(c)
+    s = _open(c, paths)
     filters = query.Filters(
         since=_time_opt(since, tz, "--since"),
         until=_time_opt(until, tz, "--until"),
@@ -734,7 +741,7 @@ def sessions(
     _ingest(c, paths)
     from gascorr import query
 
-    s = _open(c)
+    s = _open(c, paths)
     result = query.sessions(
         s,
         service=service,
@@ -837,7 +844,7 @@ def requests(
     _ingest(c, paths)
     from gascorr import query
 
-    s = _open(c)
+    s = _open(c, paths)
     if by == By.endpoint:
         n = _emit_rows(c, query.endpoints(s, session=session, service=service))
     else:
@@ -921,7 +928,7 @@ def grep(
     report = _ingest(c, paths)
     from gascorr import query
 
-    s = _open(c)
+    s = _open(c, paths)
     sources = None
     if report is not None:
         sources = [s.manifest.files[k].source for k in report.keys if k in s.manifest.files]
@@ -997,7 +1004,7 @@ def sql(
     _ingest(c, paths)
     from gascorr import query
 
-    s = _open(c, external=True)
+    s = _open(c, paths, external=True)
     n = _emit_rows(c, query.run_sql(s, query_text))
     return ExitStatus.FOUND if n else ExitStatus.NOTHING
 
@@ -1023,7 +1030,7 @@ def stats(
     _ingest(c, paths)
     from gascorr import query
 
-    s = _open(c)
+    s = _open(c, paths)
     st = query.stats(s)
     out = c.output(Format.table)
     if out == Format.ndjson:

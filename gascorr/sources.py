@@ -43,6 +43,7 @@ import errno
 import glob
 import gzip
 import io
+import json
 import os
 import re
 import stat
@@ -437,9 +438,20 @@ def sniff(head: bytes) -> str:
             return "otlp" if b"resource" in probe else "jsonl"
     if lines:
         jsonish = sum(1 for ln in lines if ln.lstrip()[:1] == b"{")
-        if jsonish * 2 >= len(lines):
+        # other JSON values (arrays, numbers, strings, literals) among JSON objects are records
+        # of the file too, rejected as such, not a sign of text
+        values = sum(1 for ln in lines if ln.lstrip()[:1] != b"{" and _json_value(ln)) if jsonish else 0
+        if (jsonish + values) * 2 >= len(lines):
             return "jsonl"
     return "text"
+
+
+def _json_value(line: bytes) -> bool:
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 _NOT_CONTROL = bytes(b for b in range(256) if not (b < 9 or (13 < b < 32 and b != 27)))

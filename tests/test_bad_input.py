@@ -505,7 +505,7 @@ def test_har_entry_with_a_lone_surrogate_escape_is_kept(tmp_path: Path) -> None:
     st = str(tmp_path / "store")
     r = ingest(tmp_path / "s.har", st)
     assert problems(r) == [
-        f"gascorr: {tmp_path / 's.har'}:3: a lone UTF-16 surrogate escape in this entry, read as U+FFFD"
+        f"gascorr: {tmp_path / 's.har'}:3: a lone UTF-16 surrogate escape in HAR entry 2, read as U+FFFD"
     ]
     rows = run_cli("sql", "SELECT url, attrs FROM events ORDER BY line", "--store", st, "-f", "json").json()
     assert [x["url"] for x in rows] == [
@@ -521,7 +521,7 @@ def test_har_entry_nested_too_deep_costs_only_itself(tmp_path: Path) -> None:
     (tmp_path / "d.har").write_text(_har([_entry(1), deep, _entry(3)]))
     st = str(tmp_path / "store")
     r = ingest(tmp_path / "d.har", st)
-    assert problems(r) == [f"gascorr: {tmp_path / 'd.har'}:3: rejected: a HAR entry nested too deeply to read"]
+    assert problems(r) == [f"gascorr: {tmp_path / 'd.har'}:3: rejected: HAR entry 2 is nested too deeply to read"]
     assert per_source(st)[str(tmp_path / "d.har")] == {"lines": 3, "events": 2, "rejected": 1, "blank": 0}
 
 
@@ -616,3 +616,38 @@ def test_utf16_and_utf32_logs_with_a_byte_order_mark_are_read_as_text(tmp_path: 
         "sql", "SELECT message FROM events WHERE source LIKE '%ps.log' ORDER BY line", "--store", st, "-f", "json"
     ).json()
     assert [x["message"] for x in msgs] == [*want, "appended"]
+
+
+def test_har_records_are_named_by_place_and_a_non_list_is_said(tmp_path: Path) -> None:
+    """In a minified capture every record is on line 1, so a rejected one is named by its
+    place; `entries` that is not a list says so (it is not a capture without entries)."""
+    doc = {"log": {"version": "1.2", "entries": [json.loads(_entry(1)), 7, "x", json.loads(_entry(2))]}}
+    (tmp_path / "min.har").write_text(json.dumps(doc))
+    (tmp_path / "odd.har").write_text(json.dumps({"log": {"version": "1.2", "pages": [], "entries": {"a": 1}}}))
+    st = str(tmp_path / "store")
+    r = ingest(tmp_path, st)
+    assert problems(r) == [
+        f"gascorr: {tmp_path / 'min.har'}:1: rejected: HAR entry 2 is not a JSON object",
+        f"gascorr: {tmp_path / 'min.har'}:1: rejected: HAR entry 3 is not a JSON object",
+        f"gascorr: {tmp_path / 'odd.har'}:1: rejected: `log.entries` is not a list of records, so none of it can be read",
+    ]
+    counts = per_source(st)
+    assert counts[str(tmp_path / "min.har")] == {"lines": 4, "events": 2, "rejected": 2, "blank": 0}
+    assert counts[str(tmp_path / "odd.har")] == {"lines": 1, "events": 0, "rejected": 1, "blank": 0}
+
+
+def test_json_values_that_are_not_objects_are_rejected_whatever_their_kind(tmp_path: Path) -> None:
+    """An array, a number, a string or a literal on a JSON-lines line is a record that is not
+    an object: rejected with its line, even when such lines outnumber the objects, whose
+    fields are read as usual."""
+    p = tmp_path / "values.jsonl"
+    objects = [GOOD % (1, 1, 1), GOOD % (2, 2, 2)]
+    p.write_text("\n".join([objects[0], "[1, 2]", "42", '"text"', "null", "true", "-1.5e3", objects[1]]) + "\n")
+    st = str(tmp_path / "store")
+    r = ingest(p, st)
+    assert problems(r) == [f"gascorr: {p}:{n}: rejected: a JSON value that is not an object" for n in range(2, 8)]
+    rows = run_cli("sql", "SELECT line, message, request_id FROM events", "--store", st, "-f", "json").json()
+    assert rows == [
+        {"line": 1, "message": "good 1", "request_id": "r1"},
+        {"line": 8, "message": "good 2", "request_id": "r2"},
+    ]

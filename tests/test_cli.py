@@ -172,3 +172,25 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["kind"] == "page"
     assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
+
+
+def test_a_store_that_is_not_there_is_an_error_not_an_empty_answer(tmp_path: Path) -> None:
+    """A mistyped --store must not look like "no sessions": without PATHs to ingest, a store
+    that does not exist, or a --store naming a file, is a usage error with the way out."""
+    typo = tmp_path / "stroe"
+    for cmd in (["sessions"], ["stats"], ["trace", "--session", "session-xyz"], ["sql", "SELECT 1"]):
+        r = run_cli(*cmd, "--store", str(typo))
+        assert (r.code, r.out) == (2, ""), cmd
+        assert (
+            r.err
+            == f"gascorr: there is no store in {typo}: ingest logs first (gascorr ingest PATH... --store {typo})\n"
+        )
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x\n")
+    for cmd in (["ingest", CHECKOUT], ["sessions"]):
+        r = run_cli(*cmd, "--store", str(a_file))
+        assert (
+            r.code == 2 and r.err == f"gascorr: the store {a_file} is not a directory: name a directory with --store\n"
+        )
+    # with PATHs the store is made on the way
+    assert run_cli("sessions", CHECKOUT, "--store", str(typo), "-f", "json").code == 0

@@ -184,17 +184,23 @@ def _array(text: str, i: int, each: Callable[[int, int, Any], None]) -> int:
             raise _Cut(i, "expected ',' or ']'" if i < len(text) else "the document ends early")
 
 
-def _scan(text: str) -> tuple[dict[str, Any] | None, list[tuple[str, int, int, Any]], _Cut | None]:
+def _scan(
+    text: str,
+) -> tuple[dict[str, Any] | None, list[tuple[str, int, int, Any]], _Cut | None, list[tuple[str, int]]]:
     """(the `log` object's other members, its pages and entries as (key, start, end, value) in
-    document order, the cut if the document is cut or malformed). `log` is None when the
-    document has no top-level `log` object."""
+    document order, the cut if the document is cut or malformed, and where a `pages` or
+    `entries` member that is not an array stands). `log` is None when the document has no
+    top-level `log` object."""
     log: dict[str, Any] | None = None
     records: list[tuple[str, int, int, Any]] = []
+    not_arrays: list[tuple[str, int]] = []
 
     def in_log(key: str, j: int) -> int:
         assert log is not None
-        if key in ("pages", "entries") and text.startswith("[", j):
-            return _array(text, j, lambda start, end, v: records.append((key, start, end, v)))
+        if key in ("pages", "entries"):
+            if text.startswith("[", j):
+                return _array(text, j, lambda start, end, v: records.append((key, start, end, v)))
+            not_arrays.append((key, j))
         value, end = _value(text, j)
         log[key] = value
         return end
@@ -214,8 +220,8 @@ def _scan(text: str) -> tuple[dict[str, Any] | None, list[tuple[str, int, int, A
         if end < len(text):
             raise _Cut(end, "extra data after the document")
     except _Cut as c:
-        return log, records, c
-    return log, records, None
+        return log, records, c, not_arrays
+    return log, records, None, not_arrays
 
 
 class _Lines:
@@ -371,7 +377,7 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
 
     with ctx.open(source) as f:
         text = read_whole(f, ctx)
-    log, records, cut = _scan(text)
+    log, records, cut, not_arrays = _scan(text)
     lines = _Lines(text)
     if log is None and cut is None:
         ctx.reject(1, "not a HAR document: there is no top-level `log` object")
@@ -389,7 +395,9 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
             why = f"the HAR is cut or malformed here ({cut.why}); the {kept} before it are kept"
             at = lines.at(cut.pos)
         ctx.reject(at, why)
-    elif not records and log:
+    for key, pos in not_arrays:
+        ctx.reject(lines.at(pos), f"`log.{key}` is not a list of records, so none of it can be read")
+    if cut is None and not records and log and not not_arrays:
         ctx.warn("the HAR has no pages and no entries")
     ctx.lines = len(records) + ctx.rejected
     service = service_from_name(source.name)
@@ -398,23 +406,24 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     numbered = [(i, "pages", start, raw, p) for i, (start, raw, p) in enumerate(pages, 1)]
     numbered += [(j, "entries", start, raw, e) for j, (start, raw, e) in enumerate(entries, len(pages) + 1)]
     for number, key, start, raw, value in numbered:
-        what = "page" if key == "pages" else "entry"
+        # named by its place too: a minified capture has every record on line 1
+        what = f"page {number}" if key == "pages" else f"entry {number - len(pages)}"
         if value is _DEEP:
-            ctx.reject(lines.at(start), f"a HAR {what} nested too deeply to read")
+            ctx.reject(lines.at(start), f"HAR {what} is nested too deeply to read")
             continue
         if not isinstance(value, dict):
-            ctx.reject(lines.at(start), f"a HAR {what} that is not a JSON object")
+            ctx.reject(lines.at(start), f"HAR {what} is not a JSON object")
             continue
         if "\\u" in raw and _LONE_SURROGATE_ESCAPE.search(raw):
             # `\ud800` alone is valid JSON but no text: DuckDB and Arrow refuse it, so the
             # record's strings get U+FFFD in its place (and its attrs are encoded again)
             value, raw = _scrub(value), ""
-            ctx.note(lines.at(start), f"a lone UTF-16 surrogate escape in this {what}, read as U+FFFD")
+            ctx.note(lines.at(start), f"a lone UTF-16 surrogate escape in HAR {what}, read as U+FFFD")
         try:
             row = _page(value, number, ctx.tz) if key == "pages" else _entry(value, number, ctx, raw)
             rows.append({**base, **row})
         except Exception as e:  # one odd record must not cost the others
-            ctx.reject(lines.at(start), f"a HAR {what} that cannot be read ({type(e).__name__}: {e})")
+            ctx.reject(lines.at(start), f"HAR {what} cannot be read ({type(e).__name__}: {e})")
     yield _table(rows, NAMES, arrow_schema(), pa)
 
 

@@ -49,7 +49,7 @@ SAMPLE_OBJECTS = 50
 CLASSIFY = """CASE
     WHEN regexp_full_match(line, ' *') THEN 'blank'
     WHEN regexp_matches(line, '^ *\\{') THEN CASE WHEN json_valid(line) THEN 'obj' ELSE 'bad' END
-    WHEN regexp_matches(line, '^ *\\[') AND json_valid(line) THEN 'notobj'
+    WHEN regexp_matches(line, '^ *[\\["0-9tfn-]') AND json_valid(line) THEN 'notobj'
     ELSE 'text' END"""
 # Records nested deeper than this are rejected: Python's JSON decoder (for samples, shapes
 # and attrs read back at query time) recurses once a level, up to about 1,000 in all.
