@@ -350,6 +350,8 @@ def ingest(
     """
     report = IngestReport()
     sources = find_sources(paths, report.warnings)
+    # a path found but not readable (permission denied, a damaged zip archive) is an input error
+    report.unreadable.extend(w.split(": cannot read: ")[0] for w in report.warnings if ": cannot read: " in w)
     report.files_seen = len(sources)
     report.keys = [s.key for s in sources]
     with store.locked(root, say):

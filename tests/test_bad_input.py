@@ -284,7 +284,7 @@ def test_unreadable_file_and_directory(tmp_path: Path) -> None:
     finally:
         locked.chmod(stat.S_IRWXU)
         secret.chmod(stat.S_IRUSR | stat.S_IWUSR)
-    assert r.code == 0
+    assert r.code == 2  # input it could not read, as grep -r; the readable file is ingested
     assert f"gascorr: {tmp_path}/secret.log: cannot read: permission denied" in problems(r)
     assert f"gascorr: {tmp_path}/locked: cannot read: permission denied" in problems(r)
     assert "1 file" in r.err
@@ -314,7 +314,7 @@ def test_permission_denied_even_as_root(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(sources, "open", guarded_open, raising=False)
     monkeypatch.setattr(sources.os, "walk", guarded_walk)
     r = ingest(tmp_path, str(tmp_path / "store"))
-    assert r.code == 0
+    assert r.code == 2  # input it could not read, as grep -r; the readable file is ingested
     assert sorted(problems(r)) == [
         f"gascorr: {tmp_path}/locked: cannot read: permission denied",
         f"gascorr: {tmp_path}/secret.log: cannot read: permission denied",
@@ -651,3 +651,17 @@ def test_json_values_that_are_not_objects_are_rejected_whatever_their_kind(tmp_p
         {"line": 1, "message": "good 1", "request_id": "r1"},
         {"line": 8, "message": "good 2", "request_id": "r2"},
     ]
+
+
+def test_zip_archive_that_cannot_be_opened_is_an_input_error(tmp_path: Path) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "a.zip", "w") as z:
+        z.writestr("app.log", line(1) + "\n")
+    whole = (tmp_path / "a.zip").read_bytes()
+    (tmp_path / "a.zip").write_bytes(whole[: len(whole) // 2])  # no central directory
+    (tmp_path / "ok.log").write_text(line(2) + "\n")
+    r = ingest(tmp_path, str(tmp_path / "store"))
+    assert r.code == 2
+    assert problems(r)[0].startswith(f"gascorr: {tmp_path}/a.zip: cannot read: not a readable zip archive")
+    assert per_source(str(tmp_path / "store"))[str(tmp_path / "ok.log")]["events"] == 1
