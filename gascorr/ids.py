@@ -162,7 +162,7 @@ def trace_id(value: str) -> str | None:
     over MAX_ID characters or a JSON object or array. The SQL macro `gc_trace` reads the ids
     found in logs by the same rule (checked by a property test), so the two always meet."""
     bare = value.strip(" ")
-    if len(value) > MAX_ID or bare.lower() in PLACEHOLDERS or _ZERO.fullmatch(bare) or bare[:1] in ("{", "["):
+    if len(value) > MAX_ID or bare.casefold() in PLACEHOLDERS or _ZERO.fullmatch(bare) or bare[:1] in ("{", "["):
         return None
     if m := _TRACEPARENT_ONLY.fullmatch(value):
         t = m.group(1).lower()

@@ -237,7 +237,9 @@ def work_batch(jobs: list[Job]) -> list[tuple[Source, store.FileEntry | Appended
             done = _jsonl_batch(together, written)
         except store.StoreError:
             raise
-        except Exception:  # each file alone, then, and each says what is wrong with it
+        except Exception as e:  # each file alone, then, and each says what is wrong with it
+            if interrupted(e):
+                raise KeyboardInterrupt from e
             for rel in written:
                 with contextlib.suppress(OSError):
                     os.remove(os.path.join(together[0].root, rel))
@@ -392,7 +394,7 @@ def ingest(
                 progress(src.name, done, total)
             if isinstance(res, str):
                 said[src.key] = [res]
-                report.unreadable.append(src.name)
+                report.unreadable.append(printable(src.name))  # as the discovery's are
                 old = m.files.get(src.key)
                 if old is None or old.parquet is None:  # else its earlier events stay
                     why = res.removeprefix(f"{printable(src.name)}: ")
@@ -425,7 +427,8 @@ def ingest(
         report.parsed.sort(key=lambda e: order[e.key])
         for src in todo:
             report.warnings.extend(said.get(src.key, ()))
-        if changed or touched:
+        # the first ingest into a store makes it even when it found nothing to parse
+        if changed or touched or not os.path.exists(os.path.join(root, store.MANIFEST)):
             if changed:
                 relink(root, m)
             store.commit(root, m)

@@ -376,9 +376,9 @@ BAD_INPUT = [
     "Nothing fed to gascorr crashes it or silently disappears. A malformed JSON line, a truncated "
     "HAR, a binary file, invalid UTF-8, a very long line or an empty file is counted and reported "
     "with its file and line on stderr and in `gascorr stats`, and every good event of the same "
-    "file is still ingested. A file that cannot be read at all (a damaged archive member, a parser "
-    "failure) is listed by `gascorr stats` with format `unreadable` and is tried again by the "
-    "next ingest. Text in UTF-16 or UTF-32 with a byte-order mark (as Windows PowerShell writes it) "
+    "file is still ingested. A file that fails while it is read (a damaged archive member, a parser "
+    "failure) is listed by `gascorr stats` with format `unreadable` (its earlier events, if it had "
+    "any, stay) and is tried again by the next ingest. Text in UTF-16 or UTF-32 with a byte-order mark (as Windows PowerShell writes it) "
     "is read as UTF-8.",
     "A problem with what was asked (a missing file, an unknown time zone, bad SQL) is one line on "
     "stderr, `gascorr: <the problem>`, and exit status 2; `--debug` shows the traceback "
@@ -390,8 +390,8 @@ EXIT_STATUS = [
     ("1", "Nothing matched: no events for the id, no rows, no match, no input files."),
     (
         "2",
-        "A usage or input error; the reason is on stderr. `ingest` also exits 2 when a file could not "
-        "be read at all (its other files are still ingested; `stats` lists it as `unreadable`).",
+        "A usage or input error; the reason is on stderr. `ingest` also exits 2 when it found a path it "
+        "could not read (permission denied, a damaged archive); its other files are still ingested.",
     ),
     ("130", "Interrupted (Ctrl-C)."),
 ]

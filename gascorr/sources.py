@@ -122,7 +122,7 @@ class Source:
             except Exception:  # damaged from the start: the parser reading `stream` says how
                 codec = None
             self._bom = codec or ""
-        return stream if codec is None else cast(IO[bytes], io.BufferedReader(_Transcoded(stream, codec)))
+        return stream if codec is None else cast(IO[bytes], _Transcoded(stream, codec))
 
     def _open(self) -> IO[bytes]:
         if self.member is not None:
@@ -161,7 +161,40 @@ def unicode_bom(head: bytes) -> str | None:
     return None
 
 
-class _Transcoded(io.RawIOBase):
+class _Salvaging(io.RawIOBase):
+    """A reader that hands out the bytes read before damage first: a read that meets an
+    error after some bytes returns them and keeps the error (`error`) for the next read."""
+
+    error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def _deferred(self) -> None:
+        if self.error is not None:
+            e, self.error = self.error, None
+            raise e
+
+    def readall(self) -> bytes:
+        """Everything up to the end or the first damage (which the next read raises)."""
+        parts: list[bytes] = []
+        while True:
+            try:
+                data = self.read(1 << 20)
+            except BombError:
+                raise
+            except Exception as e:
+                if not parts:
+                    raise
+                self.error = e
+                break
+            if not data:
+                break
+            parts.append(data)
+        return b"".join(parts)
+
+
+class _Transcoded(_Salvaging):
     """The UTF-8 bytes of a UTF-16/32 stream that starts with its byte-order mark."""
 
     def __init__(self, inner: IO[bytes], codec: str) -> None:
@@ -171,18 +204,29 @@ class _Transcoded(io.RawIOBase):
         self.decoder = codecs.getincrementaldecoder(codec)(errors="replace")
         self.pending, self.at, self.done = b"", 0, False
 
-    def readable(self) -> bool:
-        return True
-
     def readinto(self, b: Any) -> int:
+        self._deferred()
         view = memoryview(b).cast("B")
-        while self.at == len(self.pending) and not self.done:
-            data = self.inner.read(PIECE)
-            self.done = not data
-            self.pending, self.at = self.decoder.decode(data, final=self.done).encode("utf-8"), 0
-        n = min(len(view), len(self.pending) - self.at)
-        view[:n] = self.pending[self.at : self.at + n]
-        self.at += n
+        n = 0
+        while n < len(view):
+            if self.at == len(self.pending):
+                if self.done:
+                    break
+                try:
+                    data = self.inner.read(PIECE)
+                except BombError:
+                    raise
+                except Exception as e:  # damage: hand out what came before it first
+                    if n:
+                        self.error = e
+                        break
+                    raise
+                self.done = not data
+                self.pending, self.at = self.decoder.decode(data, final=self.done).encode("utf-8"), 0
+                continue
+            k = min(len(view) - n, len(self.pending) - self.at)
+            view[n : n + k] = self.pending[self.at : self.at + k]
+            self.at, n = self.at + k, n + k
         return n
 
     def close(self) -> None:
@@ -191,7 +235,7 @@ class _Transcoded(io.RawIOBase):
         super().close()
 
 
-class _Bounded(io.RawIOBase):
+class _Bounded(_Salvaging):
     """A decompressing reader with a size limit that never loses decompressed bytes.
 
     Reads go to the inner stream in pieces of at most `PIECE` bytes (`read1` when it has
@@ -211,16 +255,10 @@ class _Bounded(io.RawIOBase):
         self.inner, self.limit, self.bomb, self.consumed, self.owners = inner, limit, bomb, consumed, owners
         self.seen = 0
         self.crc_expected, self.crc = crc, 0
-        self.error: BaseException | None = None
         self._read = getattr(inner, "read1", None) or inner.read
 
-    def readable(self) -> bool:
-        return True
-
     def readinto(self, b: Any) -> int:
-        if self.error is not None:
-            e, self.error = self.error, None
-            raise e
+        self._deferred()
         view = memoryview(b).cast("B")
         n = 0
         while n < len(view):
@@ -248,24 +286,6 @@ class _Bounded(io.RawIOBase):
             view[n : n + len(data)] = data
             n += len(data)
         return n
-
-    def readall(self) -> bytes:
-        """Everything up to the end or the first damage (which the next read raises)."""
-        parts: list[bytes] = []
-        while True:
-            try:
-                data = self.read(1 << 20)
-            except BombError:
-                raise
-            except Exception as e:
-                if not parts:
-                    raise
-                self.error = e
-                break
-            if not data:
-                break
-            parts.append(data)
-        return b"".join(parts)
 
     def close(self) -> None:
         if not self.closed:

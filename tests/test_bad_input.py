@@ -665,3 +665,91 @@ def test_zip_archive_that_cannot_be_opened_is_an_input_error(tmp_path: Path) -> 
     assert r.code == 2
     assert problems(r)[0].startswith(f"gascorr: {tmp_path}/a.zip: cannot read: not a readable zip archive")
     assert per_source(str(tmp_path / "store"))[str(tmp_path / "ok.log")]["events"] == 1
+
+
+def test_cut_utf16_gzip_keeps_every_line_before_the_damage(tmp_path: Path) -> None:
+    """Transcoding must not cost the bytes that decompressed before the cut: every complete
+    line zlib can still give is an event, as for a UTF-8 file."""
+    import gzip
+    import zlib
+
+    text = "".join(line(i, f"utf16 line {i:06d}") + "\n" for i in range(60_000))
+    whole = gzip.compress(text.encode("utf-16"))
+    cut = whole[: len(whole) // 2]
+    (tmp_path / "ps.log.gz").write_bytes(cut)
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    readable = d.decompress(cut)  # what any reader can get before the cut
+    lines_before = readable[: len(readable) // 2 * 2].decode("utf-16", "replace").count("\n")
+    st = str(tmp_path / "store")
+    r = ingest(tmp_path / "ps.log.gz", st)
+    assert "cut or corrupt" in r.err
+    got = store.load(st).files[str(tmp_path / "ps.log.gz")].events
+    assert lines_before - 1 <= got <= lines_before + 1  # the line the cut runs through may count
+
+
+def test_json_string_holding_json_too_deep_for_python_costs_nothing(tmp_path: Path) -> None:
+    """A string value that is itself JSON nested beyond Python's reach (seen when the sample
+    looks for JSON inside strings) is just a string."""
+    payload = '{"a": ' + "[" * 1200 + "]" * 1200 + "}"
+    p = tmp_path / "s.jsonl"
+    p.write_text(json.dumps({"msg": "x", "payload": payload}) + "\n" + GOOD % (1, 1, 1) + "\n")
+    st = str(tmp_path / "store")
+    r = ingest(p, st)
+    assert r.code == 0 and problems(r) == []
+    assert per_source(st)[str(p)] == {"lines": 2, "events": 2, "rejected": 0, "blank": 0}
+
+
+def test_otlp_line_too_deep_for_python_is_rejected_alone(tmp_path: Path) -> None:
+    from test_jsonl import otlp_logs
+
+    p = tmp_path / "otel.jsonl"
+    deep = '{"resourceLogs": ' + "[" * 5000 + "]" * 5000 + "}"
+    p.write_text(json.dumps(otlp_logs("5B8EFFF798038103D269B633813FC60C")) + "\n" + deep + "\n")
+    st = str(tmp_path / "store")
+    r = ingest(p, st)
+    assert problems(r) == [f"gascorr: {p}:2: rejected: JSON nested too deeply to read"]
+    assert per_source(st)[str(p)]["events"] == 1
+
+
+def test_escaped_backslashes_do_not_fool_the_surrogate_check(tmp_path: Path) -> None:
+    """`\\\\ud800` is the text `\\ud800`, not an escape: no note. After it, a real lone
+    `\\udc00` must still be found, or DuckDB refuses the whole capture."""
+    plain = _entry(1).replace("/api/1", "/api/\\\\ud800")
+    tricky = _entry(2).replace("/api/2", "/api/\\\\ud800\\udc00")
+    (tmp_path / "b.har").write_text(_har([plain, tricky, _entry(3)]))
+    st = str(tmp_path / "store")
+    r = ingest(tmp_path / "b.har", st)
+    assert problems(r) == [
+        f"gascorr: {tmp_path / 'b.har'}:3: a lone UTF-16 surrogate escape in HAR entry 2, read as U+FFFD"
+    ]
+    urls = run_cli("sql", "SELECT url FROM events ORDER BY line", "--store", st, "-f", "json").json()
+    assert [u["url"] for u in urls] == [
+        "https://shop.example/api/\\ud800",
+        "https://shop.example/api/\\ud800\ufffd",
+        "https://shop.example/api/3",
+    ]
+
+
+def test_ctrl_c_during_a_batch_of_small_files_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    from gascorr.parsers import jsonl
+
+    def interrupted(*_: Any, **__: Any) -> Any:
+        raise duckdb.InterruptException("INTERRUPT Error: Interrupted!")
+
+    monkeypatch.setattr(jsonl, "parse_batch", interrupted)
+    for i in (1, 2):
+        (tmp_path / f"s{i}.jsonl").write_text(GOOD % (i, i, i) + "\n")
+    st = str(tmp_path / "store")
+    r = run_cli("ingest", str(tmp_path), "--store", st)
+    assert r.code == 130 and "cannot read" not in r.err, r.err
+    assert not (Path(st) / "manifest.json").exists()
+
+
+def test_ingest_that_finds_nothing_still_makes_the_store(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    st = str(tmp_path / "store")
+    assert ingest(tmp_path / "empty", st).code == 1  # nothing found
+    r = run_cli("stats", "--store", st, "-f", "json")
+    assert r.code == 1 and r.json()["files"] == 0  # an empty store, not "no store"

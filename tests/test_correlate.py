@@ -219,7 +219,21 @@ def test_har_trace_header_and_log_trace_id_meet_whatever_their_case(tmp_path: Pa
     st.one_of(
         st.from_regex(r" ?[0-9A-Fa-f]{2}-[0-9A-Fa-f]{32}-[0-9A-Fa-f]{16}-[0-9A-Fa-f]{2} ?", fullmatch=True),
         st.from_regex(r" ?[0-9A-Fa-f-]{1,40} ?", fullmatch=True),
-        st.sampled_from(["-", "null", " None ", "n/a", "0000", '{"a": 1}', "[1]", "x" * 257, " " + "a" * 256]),
+        st.sampled_from(
+            [
+                "-",
+                "null",
+                " None ",
+                "n/a",
+                "0000",
+                '{"a": 1}',
+                "[1]",
+                "x" * 257,
+                " " + "a" * 256,
+                "in-progre\u017fs",
+                "NULL",
+            ]
+        ),
         st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40),
     )
 )

@@ -80,11 +80,19 @@ class _Cut(Exception):
         self.pos, self.why, self.record, self.deep = pos, why, record, deep
 
 
-_LONE_SURROGATE_ESCAPE = re.compile(
-    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(v: Any) -> bool:
+    """Whether a decoded value holds a UTF-16 surrogate: what a lone `\\ud800` escape decodes
+    to (an escaped pair decodes to one character, an escaped backslash to text)."""
+    if isinstance(v, str):
+        return _SURROGATE.search(v) is not None
+    if isinstance(v, list):
+        return any(_has_surrogate(x) for x in v)
+    if isinstance(v, dict):
+        return any(_has_surrogate(k) or _has_surrogate(x) for k, x in v.items())
+    return False
 
 
 def _scrub(v: Any) -> Any:
@@ -414,12 +422,12 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
         if not isinstance(value, dict):
             ctx.reject(lines.at(start), f"HAR {what} is not a JSON object")
             continue
-        if "\\u" in raw and _LONE_SURROGATE_ESCAPE.search(raw):
-            # `\ud800` alone is valid JSON but no text: DuckDB and Arrow refuse it, so the
-            # record's strings get U+FFFD in its place (and its attrs are encoded again)
-            value, raw = _scrub(value), ""
-            ctx.note(lines.at(start), f"a lone UTF-16 surrogate escape in HAR {what}, read as U+FFFD")
         try:
+            if ("\\ud" in raw or "\\uD" in raw) and _has_surrogate(value):
+                # `\ud800` alone is valid JSON but no text: DuckDB and Arrow refuse it, so the
+                # record's strings get U+FFFD in its place (and its attrs are encoded again)
+                value, raw = _scrub(value), ""
+                ctx.note(lines.at(start), f"a lone UTF-16 surrogate escape in HAR {what}, read as U+FFFD")
             row = _page(value, number, ctx.tz) if key == "pages" else _entry(value, number, ctx, raw)
             rows.append({**base, **row})
         except Exception as e:  # one odd record must not cost the others

@@ -175,7 +175,7 @@ class Reading:
                 try:
                     if isinstance(json.loads(v), dict):
                         self.nested.append(key)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or too deep for Python to read
                     pass
 
     def object_sql(self) -> str:

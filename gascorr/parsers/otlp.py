@@ -126,7 +126,7 @@ def _docs(text: str, ctx: ParseContext) -> Iterator[tuple[int, dict[str, Any]]]:
         if isinstance(doc, dict):
             yield 0, doc
             return
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     lines = stripped.split("\n")
     if lines and lines[-1] == "":
@@ -139,6 +139,9 @@ def _docs(text: str, ctx: ParseContext) -> Iterator[tuple[int, dict[str, Any]]]:
             d = json.loads(line)
         except ValueError:
             ctx.reject(i, "malformed JSON")
+            continue
+        except RecursionError:
+            ctx.reject(i, "JSON nested too deeply to read")
             continue
         if isinstance(d, dict):
             yield i, d
