@@ -22,7 +22,7 @@ distinct sessions it was seen with), conflict (its component reaches several ses
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import duckdb
@@ -142,3 +142,88 @@ def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
         FROM d LEFT JOIN c USING (comp) LEFT JOIN gc_amb a USING (node)""")
     for t in ("gc_tuples", "gc_obs", "gc_direct", "gc_amb", "gc_spokes", "gc_edges", "gc_label"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+# An append whose id tuples are at most this many may be linked on its own (`added_links`)
+MAX_ADDED_TUPLES = 100_000
+
+Node = tuple[str, str]  # (kind, id)
+
+
+def added_links(tuples: list[tuple[str | None, ...]], known: dict[Node, dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The links rows of the new ids among `tuples` (an append's (s, r, t, p) id tuples), when
+    adding the tuples to the store changes no link row of an id it already has; else None,
+    and the whole store is relinked. `known`: the current row of every id of `tuples` that
+    the store already links.
+
+    The rules are those of `compute_links`, applied to an append that only extends what is
+    there: no id becomes ambiguous, no component gains a second session or a first one, no
+    known id is seen with a new session or (a trace) a request, no known id is ambiguous or
+    in a conflict. Then every known row stays as it is, and a new id takes its own session,
+    else its component's (the single session its tuples and known ids give). HAR pages are
+    never appended, so a tuple with a page gives None."""
+    parent: dict[Node, Node] = {}
+
+    def find(x: Node) -> Node:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    direct: dict[Node, set[str]] = {}  # sessions seen on the id's own tuples
+    requests: dict[Node, set[str]] = {}  # of a trace: the request ids on its tuples
+    for s, r, t, p in tuples:
+        if p is not None:
+            return None
+        nodes = [n for n in (("request", r) if r else None, ("trace", t) if t else None) if n is not None]
+        for n in nodes:
+            parent.setdefault(n, n)
+            if s is not None:
+                direct.setdefault(n, set()).add(s)
+        if r and t:
+            a, b = find(("request", r)), find(("trace", t))
+            if a != b:
+                parent[a] = b
+            requests.setdefault(("trace", t), set()).add(r)
+    component: dict[Node, set[str]] = {}
+    for n in parent:
+        seen = direct.get(n, set())
+        old = known.get(n)
+        if len(seen) > 1:
+            return None  # a new ambiguous id: it would leave its component
+        if old is not None:
+            if old["ambiguous"] or old["conflict"]:
+                return None
+            if seen and list(old["sessions"] or []) != sorted(seen):
+                return None  # a known id seen with a session for the first time
+            if n[0] == "trace" and requests.get(n) and {old["request"]} != requests[n]:
+                return None  # a trace's request would change or become ambiguous
+        sessions = component.setdefault(find(n), set())
+        sessions |= seen
+        if old is not None and old["session"] is not None:
+            sessions.add(old["session"])
+    if any(len(ss) > 1 for ss in component.values()):
+        return None  # two sessions meet
+    rows = []
+    for n in parent:
+        ss = component[find(n)]
+        session = next(iter(ss)) if ss else None
+        old = known.get(n)
+        if old is not None:
+            if old["session"] != session:
+                return None  # the known id's whole component would gain a session
+            continue
+        seen = direct.get(n, set())
+        reqs = requests.get(n, set())
+        rows.append(
+            {
+                "kind": n[0],
+                "id": n[1],
+                "session": session,
+                "request": next(iter(reqs)) if n[0] == "trace" and len(reqs) == 1 else None,
+                "ambiguous": False,
+                "sessions": sorted(seen),
+                "conflict": False,
+            }
+        )
+    return rows

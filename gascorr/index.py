@@ -83,14 +83,15 @@ def trace(root: str, m: Manifest, col: str, value: str, filters: Filters) -> pa.
     """The events of session (`col="session"`) or request (`col="request"`) `value`, with
     `resolved_session` and `resolved_request`, filtered and in timeline order; None when
     the store has no index (an empty store)."""
-    rel = m.by_session if col == "session" else m.by_request
-    if rel is None:
+    rels = m.index_files(col)
+    if not rels:
         return None
     import pyarrow as pa
 
     from gascorr.schema import arrow_schema
 
-    hits = matching(os.path.join(root, rel), col, value)
+    found = [matching(os.path.join(root, rel), col, value) for rel in rels]
+    hits = found[0] if len(found) == 1 else pa.concat_tables(found)
     other = "request" if col == "session" else "session"
     by_file: dict[str, list[tuple[int, str | None]]] = {}
     for f, row, o in zip(hits["file"].to_pylist(), hits["row"].to_pylist(), hits[other].to_pylist(), strict=True):

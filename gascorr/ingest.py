@@ -104,6 +104,7 @@ _local = threading.local()
 # DuckDB's buffer memory while relinking, in turn until one is enough: beyond it, it
 # spills to disk, but a few operators cannot (see `relink`); None is DuckDB's default
 RELINK_MEMORY: tuple[str | None, ...] = ("400MB", "4GB", None)
+MAX_DELTAS = 8  # appends linked on their own before the next one relinks the whole store
 _threads: int | None = None  # DuckDB threads per connection: 1 in a worker process, else all
 
 
@@ -388,6 +389,9 @@ def ingest(
             for src in todo
         ]
         said: dict[str, list[str]] = {}  # each source's warnings, reported in the sources' order
+        # the edges files (-> events files) of lines appended to sources, while nothing else
+        # changed what is linked: they may be linked on their own (`relink`)
+        tails: dict[str, str] | None = {}
         for src, res in _map(jobs, workers):
             done += 1
             if progress:
@@ -407,6 +411,8 @@ def ingest(
                 m.files[src.key] = _merge(m.files[src.key], res.tail)
                 said[src.key] = [f"{printable(src.name)}:{line}: {printable(why)}" for line, why in res.tail.notes]
                 changed = True
+                if tails is not None and res.tail.parquet and res.tail.edges:
+                    tails[os.path.join(root, res.tail.edges)] = res.tail.parquet
                 continue
             res.settings = settings
             m.files[src.key] = res
@@ -418,11 +424,11 @@ def ingest(
                 continue
             report.parsed.append(res)
             said[src.key] = [f"{printable(src.name)}:{line}: {printable(why)}" for line, why in res.notes]
-            changed = True
+            changed, tails = True, None
             if done < total and time.monotonic() - last_commit > store.CHECKPOINT_SECONDS:
                 relink(root, m)
                 store.commit(root, m, final=False)
-                last_commit, changed, touched = time.monotonic(), False, False
+                last_commit, changed, touched, tails = time.monotonic(), False, False, {}
         order = {src.key: i for i, src in enumerate(todo)}
         report.parsed.sort(key=lambda e: order[e.key])
         for src in todo:
@@ -430,7 +436,7 @@ def ingest(
         # the first ingest into a store makes it even when it found nothing to parse
         if changed or touched or not os.path.exists(os.path.join(root, store.MANIFEST)):
             if changed:
-                relink(root, m)
+                relink(root, m, tails)
             store.commit(root, m)
     return report
 
@@ -643,9 +649,15 @@ def _map(jobs: list[Job], workers: int | None) -> Iterator[tuple[Source, store.F
             raise
 
 
-def relink(root: str, m: store.Manifest) -> None:
+def relink(root: str, m: store.Manifest, appended: dict[str, str] | None = None) -> None:
     """Recompute the links table and the session and request indexes from every source's
     edges, and name the new files in `m` (committed by the caller).
+
+    When only lines appended to sources changed (`appended`: their edges files -> events
+    files), and they link only new ids, to what the store already links, without changing
+    any link row (`correlate.added_links`), they are linked on their own instead: three
+    small delta files (`Manifest.deltas`, at most MAX_DELTAS, read with the full ones), so an
+    append costs about its own size, not the store's.
 
     Its memory is bounded whatever the store's size: DuckDB keeps at most `RELINK_MEMORY`
     of buffers and spills the rest to the store's `tmp/` (which `store.sweep` removes), and
@@ -654,9 +666,18 @@ def relink(root: str, m: store.Manifest) -> None:
     more, it is tried again with the next limit."""
     import duckdb
 
+    # (appended lines with no ids leave every link and index as it is)
+    if (
+        appended is not None
+        and m.links is not None
+        and len(m.deltas) < MAX_DELTAS
+        and (not appended or _link_appended(root, m, appended))
+    ):
+        return
     by_edges = m.edge_files(root)
     if not by_edges:
         m.links = m.by_session = m.by_request = None
+        m.deltas = []
         return
     for i, limit in enumerate(RELINK_MEMORY):
         try:
@@ -707,5 +728,61 @@ def _relink(root: str, m: store.Manifest, by_edges: dict[str, str], limit: str |
                 root, rel, rows, row_group_size=store.INDEX_ROW_GROUP, dictionary=["file"], statistics=[col]
             )
             setattr(m, f"by_{col}", rel)
+        m.deltas = []
     finally:
         con.close()  # what DuckDB leaves in `tmp` goes with the commit's sweep
+
+
+def _link_appended(root: str, m: store.Manifest, appended: dict[str, str]) -> bool:
+    """Link the id tuples of appended lines on their own, when `correlate.added_links` can:
+    write the new ids' links rows and the appended events' index rows as one more delta of
+    `m`. False (nothing written) when the whole store must be relinked."""
+    import duckdb
+    import pyarrow as pa
+
+    from gascorr.correlate import INDEX_SQL, MAX_ADDED_TUPLES, added_links
+    from gascorr.engine import literal
+
+    con = duckdb.connect(config={"threads": os.cpu_count() or 2})
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE gc_in AS SELECT * FROM read_parquet({literal(list(appended))}, filename = true)"
+        )
+        [(count,)] = con.execute("SELECT count(*) FROM gc_in").fetchall()
+        if count > MAX_ADDED_TUPLES:
+            return False
+        tuples = con.execute("SELECT s, r, t, p FROM gc_in").fetchall()
+        links = [os.path.join(root, f) for f in m.links_files()]
+        known_rows = con.sql(
+            f"""SELECT l.* FROM read_parquet({literal(links)}) l
+                JOIN (SELECT DISTINCT 'request' AS kind, r AS id FROM gc_in WHERE r IS NOT NULL
+                      UNION SELECT DISTINCT 'trace', t FROM gc_in WHERE t IS NOT NULL) USING (kind, id)"""
+        ).to_arrow_table()
+        known = {(r["kind"], r["id"]): r for r in known_rows.to_pylist()}
+        rows = added_links(tuples, known)
+        if rows is None:
+            return False
+        new_rows = pa.Table.from_pylist(rows, schema=known_rows.schema)
+        rel = store.new_name("links", ".parquet")
+        store.write_parquet_plain(root, rel, new_rows, row_group_size=store.INDEX_ROW_GROUP)
+        con.register("gc_known", known_rows)
+        con.register("gc_new", new_rows)
+        con.execute("CREATE TEMP TABLE links AS SELECT * FROM gc_known UNION ALL SELECT * FROM gc_new")
+        con.execute("CREATE TEMP TABLE gc_files (filename VARCHAR, file VARCHAR)")
+        con.executemany("INSERT INTO gc_files VALUES (?, ?)", list(appended.items()))
+        con.execute(
+            "CREATE TEMP TABLE gc_index AS "
+            + INDEX_SQL.format(edges="(SELECT gc_in.*, f.file FROM gc_in JOIN gc_files f USING (filename))")
+        )
+        index = []
+        for col in ("session", "request"):
+            out = store.new_name("links", f".by-{col}.parquet")
+            part = con.sql(f"SELECT * FROM gc_index WHERE {col} IS NOT NULL ORDER BY {col}").to_arrow_table()
+            store.write_parquet_plain(
+                root, out, part, row_group_size=store.INDEX_ROW_GROUP, dictionary=["file"], statistics=[col]
+            )
+            index.append(out)
+        m.deltas.append((rel, index[0], index[1]))
+        return True
+    finally:
+        con.close()

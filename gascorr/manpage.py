@@ -353,6 +353,11 @@ STORE = [
     "starting DuckDB. Linking holds DuckDB to 400 MB of buffers and spills the rest to the store's "
     "`tmp/`, so its memory stays flat as the store grows; a step that cannot spill runs again with "
     "4 GB, then DuckDB's default (80% of RAM).",
+    "When an ingest only parsed lines appended to files, and they bring new ids to what is already "
+    "linked without changing any earlier id's link (no id becomes ambiguous, no session meets "
+    "another), those lines are linked on their own into small delta files read with the others, "
+    "so an append does not pay for relinking the whole store; the 9th such append, or any other change, relinks the "
+    "whole store.",
 ]
 
 OUTPUT = [

@@ -47,7 +47,7 @@ LEFT JOIN {links} lp ON lp.kind = 'page' AND e.format = 'har'
 EVENTS_VIEW = "CREATE OR REPLACE TEMP VIEW events AS" + RESOLUTION.format(events="raw_events", links="links")
 
 
-def _indexed_events_view(root: str, files: list[str], by_session: str, by_request: str) -> str:
+def _indexed_events_view(root: str, files: list[str], by_session: list[str], by_request: list[str]) -> str:
     """The `events` view from the ingest's indexes: each event's resolved session and request
     looked up by (file, row), the same answer as RESOLUTION without reading `attrs` or
     joining the links table three times (`tests/test_index.py` checks they agree)."""
@@ -55,9 +55,9 @@ def _indexed_events_view(root: str, files: list[str], by_session: str, by_reques
 
     prefix = literal(os.path.join(root, ""))
     index = " UNION ALL ".join(
-        f"SELECT {prefix} || file AS path, row, session, request FROM read_parquet({literal(os.path.join(root, rel))})"
-        + (" WHERE session IS NULL" if rel == by_request else "")
-        for rel in (by_session, by_request)
+        f"SELECT {prefix} || file AS path, row, session, request "
+        f"FROM read_parquet({literal([os.path.join(root, r) for r in rels])}){where}"
+        for rels, where in ((by_session, ""), (by_request, " WHERE session IS NULL"))
     )
     return f"""CREATE OR REPLACE TEMP VIEW events AS
         SELECT e.* EXCLUDE (filename, file_row_number),
@@ -112,13 +112,14 @@ class Store:
             cols = ", ".join(f"NULL::{sql_type(n)} AS {n}" for n in NAMES)
             con.execute(f"CREATE TEMP VIEW raw_events AS SELECT {cols} WHERE false")
         if m.links:
-            con.execute(f"CREATE TEMP VIEW links AS SELECT * FROM read_parquet({literal(os.path.join(root, m.links))})")
+            paths = [os.path.join(root, f) for f in m.links_files()]
+            con.execute(f"CREATE TEMP VIEW links AS SELECT * FROM read_parquet({literal(paths)})")
         else:
             con.execute("""CREATE TEMP VIEW links AS SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS id,
                 NULL::VARCHAR AS session, NULL::VARCHAR AS request, false AS ambiguous,
                 []::VARCHAR[] AS sessions, false AS conflict WHERE false""")
         if files and m.by_session and m.by_request:
-            con.execute(_indexed_events_view(root, files, m.by_session, m.by_request))
+            con.execute(_indexed_events_view(root, files, m.index_files("session"), m.index_files("request")))
         else:
             con.execute(EVENTS_VIEW)
         con.execute(SESSIONS_VIEW)
@@ -281,7 +282,8 @@ def links_for(s: Store, session: str) -> pa.Table:
         from gascorr.index import matching
         from gascorr.kernels import call
 
-        # ambiguous ids are written first, in row groups of their own: a handful of rows
+        # ambiguous ids are written first, in row groups of their own: a handful of rows (an
+        # append's delta links never hold one: see `correlate.additive_links`)
         t = matching(os.path.join(s.root, s.manifest.links), "ambiguous", True)
         t = call("filter", t, pa.array([session in x for x in t["sessions"].to_pylist()], pa.bool_()))
         keys = sorted(range(t.num_rows), key=lambda i: (t["kind"][i].as_py(), t["id"][i].as_py()))

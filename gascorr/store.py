@@ -10,7 +10,9 @@ Layout (all of it readable by any Parquet engine):
                                carrying each, for linking and for the indexes (its own id)
       links/<gen>.parquet      ids -> session/request, recomputed after each ingest
       links/<gen>.by-session.parquet  (events file, row, session, request) of every event that
-      links/<gen>.by-request.parquet  resolves to one, sorted by session / by request
+      links/<gen>.by-request.parquet  resolves to one, sorted by session / by request; appends
+                               that link only new ids add three small ones of their own
+                               (`Manifest.deltas`, read together with these)
       lock                     held while an ingest writes
 
 Atomicity: new Parquet files get new names and are fully written and fsynced before the
@@ -49,6 +51,9 @@ MANIFEST = "manifest.json"
 # version of the files' arrangement (not of the event table: that is schema.SCHEMA_VERSION);
 # 2: edges files carry the rows of each id tuple, and the session / request indexes exist
 LAYOUT = 2
+# a store with append deltas (`Manifest.deltas`) says so, so that a gascorr that does not
+# read them refuses it instead of answering without the appended events' links
+LAYOUT_WITH_DELTAS = 3
 DEFAULT_DIR = ".gascorr"
 GRACE_SECONDS = 600.0
 CHECKPOINT_SECONDS = 60.0
@@ -115,6 +120,9 @@ class Manifest:
     # the events of each session / request as (events file, row): see `correlate.INDEX_SQL`
     by_session: str | None = None
     by_request: str | None = None
+    # what appends added since the last full relink, when they changed no earlier id's link:
+    # (links, by-session, by-request) files, each read together with the one above
+    deltas: list[tuple[str, str, str]] = field(default_factory=list)
     schema_version: int = 1
     orphans: dict[str, float] = field(default_factory=dict)  # store-relative path -> when orphaned
 
@@ -129,7 +137,16 @@ class Manifest:
         """Every store-relative file this manifest names."""
         out = {name for f in self.files.values() for pair in f.pairs() for name in pair if name}
         out |= {f for f in (self.links, self.by_session, self.by_request) if f}
+        out |= {f for d in self.deltas for f in d}
         return out
+
+    def links_files(self) -> list[str]:
+        return [self.links, *(d[0] for d in self.deltas)] if self.links else []
+
+    def index_files(self, col: str) -> list[str]:
+        """The store-relative index files by `col` (session or request), the full one first."""
+        base = self.by_session if col == "session" else self.by_request
+        return [base, *(d[1 if col == "session" else 2] for d in self.deltas)] if base else []
 
 
 def load(root: str) -> Manifest:
@@ -150,7 +167,7 @@ def load(root: str) -> Manifest:
             f"the store {root} was written with schema version {got}; "
             f"this gascorr writes {SCHEMA_VERSION}: remove the store and ingest again"
         )
-    if d.get("layout", 1) != LAYOUT:
+    if d.get("layout", 1) not in (LAYOUT, LAYOUT_WITH_DELTAS):
         raise StoreError(
             f"the store {root} was written by another version of gascorr (store layout "
             f"{d.get('layout', 1)}, this one uses {LAYOUT}): remove the store and ingest again"
@@ -162,6 +179,7 @@ def load(root: str) -> Manifest:
             links=d.get("links"),
             by_session=d.get("by_session"),
             by_request=d.get("by_request"),
+            deltas=[tuple(x) for x in d.get("deltas", [])],  # type: ignore[misc]
             schema_version=d["schema_version"],
             orphans=dict(d.get("orphans") or {}),
         )
@@ -190,11 +208,12 @@ def commit(root: str, m: Manifest, *, final: bool = True) -> None:
     m.generation += 1
     data = {
         "schema_version": m.schema_version,
-        "layout": LAYOUT,
+        "layout": LAYOUT_WITH_DELTAS if m.deltas else LAYOUT,
         "generation": m.generation,
         "links": m.links,
         "by_session": m.by_session,
         "by_request": m.by_request,
+        "deltas": [list(d) for d in m.deltas],
         "orphans": dict(sorted(m.orphans.items())),
         "files": {k: vars(v) for k, v in sorted(m.files.items())},
     }

@@ -107,11 +107,11 @@ def test_changed_file_is_replaced_and_old_files_swept(tmp_path: Path, monkeypatc
     st = tmp_path / "store"
     run_cli("ingest", str(tmp_path / "logs"), "--store", str(st))
     old_files = event_files(st)
-    target = next(iter(logs))
-    with open(target, "a") as f:
-        f.write("2024-05-01 13:00:00,000 - late - ERROR - request_id=req-late failed\n")
+    target = Path(next(iter(logs)))
+    # a line put before the others: not an append, so the file is parsed whole again
+    target.write_text("2024-05-01 11:59:59,000 - early - ERROR - request_id=req-early failed\n" + target.read_text())
     r = run_cli("ingest", str(tmp_path / "logs"), "--store", str(st), "--format", "json")
-    assert r.json()["parsed"] == 1
+    assert r.json()["parsed"] == 1 and r.json()["files"][0]["appended"] is False
     assert count(st) == 101
     m = store.load(str(st))
     # the replaced file's old Parquet is an orphan kept for readers, not yet deleted
@@ -119,8 +119,7 @@ def test_changed_file_is_replaced_and_old_files_swept(tmp_path: Path, monkeypatc
     assert not set(m.orphans) & m.named()
     # once the grace period is over, the next commit deletes it
     monkeypatch.setattr(store, "GRACE_SECONDS", 0.0)
-    with open(target, "a") as f:
-        f.write("2024-05-01 13:00:01,000 - late - INFO - done\n")
+    target.write_text("2024-05-01 11:59:58,000 - early - INFO - first\n" + target.read_text())
     run_cli("ingest", str(tmp_path / "logs"), "--store", str(st))
     m = store.load(str(st))
     on_disk = {f"events/{n}" for n in os.listdir(st / "events")} | {f"links/{n}" for n in os.listdir(st / "links")}
