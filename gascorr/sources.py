@@ -175,6 +175,19 @@ class _Salvaging(io.RawIOBase):
             e, self.error = self.error, None
             raise e
 
+    def _piece(self, read: Callable[[int], bytes], size: int, gathered: int) -> bytes | None:
+        """`read(size)`; None when it fails after this read gathered bytes (the error waits for
+        the next read, so those bytes are handed out first)."""
+        try:
+            return read(size)
+        except BombError:
+            raise
+        except Exception as e:
+            if not gathered:
+                raise
+            self.error = e
+            return None
+
     def readall(self) -> bytes:
         """Everything up to the end or the first damage (which the next read raises)."""
         parts: list[bytes] = []
@@ -212,15 +225,9 @@ class _Transcoded(_Salvaging):
             if self.at == len(self.pending):
                 if self.done:
                     break
-                try:
-                    data = self.inner.read(PIECE)
-                except BombError:
-                    raise
-                except Exception as e:  # damage: hand out what came before it first
-                    if n:
-                        self.error = e
-                        break
-                    raise
+                data = self._piece(self.inner.read, PIECE, n)
+                if data is None:
+                    break
                 self.done = not data
                 self.pending, self.at = self.decoder.decode(data, final=self.done).encode("utf-8"), 0
                 continue
@@ -262,15 +269,9 @@ class _Bounded(_Salvaging):
         view = memoryview(b).cast("B")
         n = 0
         while n < len(view):
-            try:
-                data = self._read(min(len(view) - n, PIECE))
-            except BombError:
-                raise
-            except Exception as e:  # damage: hand out what came before it first
-                if n:
-                    self.error = e
-                    break
-                raise
+            data = self._piece(self._read, min(len(view) - n, PIECE), n)
+            if data is None:
+                break
             if not data:
                 if n == 0 and self.crc_expected is not None and self.crc != self.crc_expected:
                     self.crc_expected = None
