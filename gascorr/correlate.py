@@ -8,7 +8,8 @@ Rules, all evaluated by `LINK_SQL` in DuckDB (and portable to any SQL engine):
 
 - Sessions are roots. Request, trace and page ids are nodes; ids that appear together on
   one event are joined by an edge; connected components come from min-label propagation
-  (a few SQL rounds, as many as the longest chain of ids, at most MAX_ROUNDS).
+  (a few SQL rounds; from the third on, each also lets a node take its label's label, so
+  a long chain of ids takes a number of rounds that grows with its logarithm).
 - A node seen directly with two or more sessions is ambiguous: it is reported and takes
   no part in propagation, so it can never merge two sessions.
 - A component that reaches exactly one session belongs to it; one that reaches several
@@ -63,7 +64,7 @@ LEFT JOIN links lp ON lp.kind = 'page' AND lp.id = e.p
 WHERE coalesce(e.s, lr.session, lt.session, lp.session, e.r, lt.request) IS NOT NULL
 """
 
-MAX_ROUNDS = 50
+MAX_ROUNDS = 1000  # a safety valve: rounds end when no label moves, long before this
 
 
 def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
@@ -114,7 +115,7 @@ def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
         CREATE OR REPLACE TEMP TABLE gc_label AS
         SELECT d.node, least(d.node, h.hub) AS comp
         FROM gc_direct d LEFT JOIN (SELECT node, min(hub) AS hub FROM gc_spokes GROUP BY node) h USING (node)""")
-    for _ in range(MAX_ROUNDS):
+    for round_ in range(MAX_ROUNDS):
         con.execute("""
             CREATE OR REPLACE TEMP TABLE gc_label2 AS
             SELECT l.node, least(l.comp, min(n.comp)) AS comp, least(l.comp, min(n.comp)) < l.comp AS moved
@@ -123,6 +124,15 @@ def compute_links(con: duckdb.DuckDBPyConnection, edges_rel: str) -> None:
         changed = con.execute("SELECT count(*) FROM gc_label2 WHERE moved").fetchone()
         con.execute("DROP TABLE gc_label")
         con.execute("ALTER TABLE gc_label2 RENAME TO gc_label")
+        if round_ >= 2 and changed and changed[0]:
+            # a chain: jump to the label's label (a node of the same component, and never a
+            # greater one), halving what is left to walk
+            con.execute("""
+                CREATE OR REPLACE TEMP TABLE gc_label2 AS
+                SELECT l.node, least(l.comp, coalesce(p.comp, l.comp)) AS comp
+                FROM gc_label l LEFT JOIN gc_label p ON p.node = l.comp""")
+            con.execute("DROP TABLE gc_label")
+            con.execute("ALTER TABLE gc_label2 RENAME TO gc_label")
         if not changed or not changed[0]:
             break
     con.execute("""

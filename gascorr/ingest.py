@@ -415,12 +415,15 @@ def ingest(
                     tails[os.path.join(root, res.tail.edges)] = res.tail.parquet
                 continue
             res.settings = settings
+            before = m.files.get(src.key)
             m.files[src.key] = res
             if res.format in SKIPPED_FORMATS:
                 if res.format == "binary":
                     report.skipped_binary.append(src.name)
                 said[src.key] = [f"{printable(src.name)}: {printable(w)}" for w in res.warnings]
                 touched = True
+                if before is not None and before.pairs():  # its events are gone: so are their links
+                    changed, tails = True, None
                 continue
             report.parsed.append(res)
             said[src.key] = [f"{printable(src.name)}:{line}: {printable(why)}" for line, why in res.notes]

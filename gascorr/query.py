@@ -283,7 +283,7 @@ def links_for(s: Store, session: str) -> pa.Table:
         from gascorr.kernels import call
 
         # ambiguous ids are written first, in row groups of their own: a handful of rows (an
-        # append's delta links never hold one: see `correlate.additive_links`)
+        # append's delta links never hold one: see `correlate.added_links`)
         t = matching(os.path.join(s.root, s.manifest.links), "ambiguous", True)
         t = call("filter", t, pa.array([session in x for x in t["sessions"].to_pylist()], pa.bool_()))
         keys = sorted(range(t.num_rows), key=lambda i: (t["kind"][i].as_py(), t["id"][i].as_py()))

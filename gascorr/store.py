@@ -170,7 +170,7 @@ def load(root: str) -> Manifest:
     if d.get("layout", 1) not in (LAYOUT, LAYOUT_WITH_DELTAS):
         raise StoreError(
             f"the store {root} was written by another version of gascorr (store layout "
-            f"{d.get('layout', 1)}, this one uses {LAYOUT}): remove the store and ingest again"
+            f"{d.get('layout', 1)}, this one uses {LAYOUT} or {LAYOUT_WITH_DELTAS}): remove the store and ingest again"
         )
     try:
         return Manifest(

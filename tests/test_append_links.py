@@ -130,3 +130,44 @@ def test_deltas_are_folded_into_a_whole_relink_after_max_deltas(
     # the files of folded deltas are no longer named (and are swept after the grace period)
     m = store.load(str(st))
     assert all(f in m.named() for d in m.deltas for f in d)
+
+
+def test_a_long_chain_of_ids_links_whole_in_both_ways(tmp_path: Path) -> None:
+    """300 request/trace pairs chained one to the next reach the session at the chain's
+    start, whether an append links them alone or the whole store is relinked (label
+    propagation jumps to its label's label, so it converges in a few rounds)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "a.jsonl"
+    log.write_text(json.dumps({"session_id": "S", "request_id": "r0000"}) + "\n")
+    inc, whole = tmp_path / "inc", tmp_path / "whole"
+    assert run_cli("ingest", str(logs), "--store", str(inc), "--quiet").code == 0
+    with log.open("a") as fh:
+        for i in range(300):
+            fh.write(json.dumps({"request_id": f"r{i:04d}", "trace_id": f"t{i:04d}"}) + "\n")
+            fh.write(json.dumps({"request_id": f"r{i + 1:04d}", "trace_id": f"t{i:04d}"}) + "\n")
+    for st in (inc, whole):
+        assert run_cli("ingest", str(logs), "--store", str(st), "--quiet").code == 0
+        r = run_cli(
+            "sql", "SELECT count(*) FILTER (WHERE session = 'S') AS s FROM links", "--store", str(st), "-f", "json"
+        )
+        assert r.json() == [{"s": 601}], st
+    assert len(store.load(str(inc)).deltas) == 1
+
+
+@pytest.mark.parametrize("with_append", [False, True])
+def test_a_source_that_turns_binary_takes_its_links_along(tmp_path: Path, with_append: bool) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.jsonl").write_text(json.dumps({"session_id": "S", "request_id": "r1"}) + "\n")
+    (logs / "x.jsonl").write_text(json.dumps({"session_id": "T", "request_id": "rx"}) + "\n")
+    st = str(tmp_path / "store")
+    assert run_cli("ingest", str(logs), "--store", st, "--quiet").code == 0
+    (logs / "x.jsonl").write_bytes(bytes(range(256)) * 40)
+    if with_append:
+        with (logs / "a.jsonl").open("a") as fh:
+            fh.write(json.dumps({"session_id": "S", "request_id": "r2"}) + "\n")
+    assert run_cli("ingest", str(logs), "--store", st, "--quiet").code == 0
+    ids = run_cli("sql", "SELECT id FROM links ORDER BY id", "--store", st, "-f", "json").json()
+    assert [x["id"] for x in ids] == (["r1", "r2"] if with_append else ["r1"])
+    assert run_cli("trace", "--session", "T", "--store", st, "-f", "json").code == 1
