@@ -7,18 +7,21 @@ commit.
 
 Parallelism: DuckDB 2.0's Python API holds the GIL while a query runs, so threads do not
 parse two files at once. A large ingest (at least PROCESS_MIN_BYTES in two or more units
-of work, see `_units`) parses in worker processes, one per core up to 4, largest first, each with a one-thread
-DuckDB connection; a small one parses in this process, one file at a time, with a DuckDB
-connection that uses every core inside each query. Small fresh sources go in units of up to
-BATCH_FILES files and BATCH_BYTES bytes, and the JSON-lines ones among them are parsed
-together (`jsonl.parse_batch`): a folder of many small files pays a few statements per
-unit, not a few per file.
+of work, see `_units`) parses in worker processes, one per core up to 4, largest first,
+each with a one-thread DuckDB connection; a small one parses in this process, one file at
+a time, with a DuckDB connection that uses every core inside each query. Small fresh
+sources go in units of up to BATCH_FILES files and BATCH_BYTES bytes, and the JSON-lines
+ones among them are parsed together (`jsonl.parse_batch`): a folder of many small files
+pays a few statements per unit, not a few per file.
 
 Nothing in one file can stop the others: a file that cannot be read, a refused
-decompression bomb or a parser bug becomes one warning naming the file. Binary files and
-encrypted zip members are recorded in the manifest with no events (format `binary` or
-`encrypted`), so `stats` lists them and the next run does not look at them again. Every message reads `<file>: <what>` or `<file>:<line>: <what>`,
-with control characters in names shown escaped.
+decompression bomb or a parser bug becomes one warning naming the file. Binary files,
+encrypted zip members and refused bombs are recorded in the manifest with no events
+(format `binary`, `encrypted` or `refused`), so `stats` lists them and the next run does
+not look at them again; a file that failed while read is recorded as `unreadable` (unless
+its earlier events are in the store) and tried again by the next run. Every message reads
+`<file>: <what>` or `<file>:<line>: <what>`, with control characters in names shown
+escaped.
 
 An interrupted ingest leaves the store as its last commit left it: the commit at the end,
 or a checkpoint every `store.CHECKPOINT_SECONDS` of a long ingest (whole files only).
@@ -589,8 +592,9 @@ def _merge(old: store.FileEntry, tail: store.FileEntry) -> store.FileEntry:
 
 def _skipped_entry(src: Source, fmt: str, why: str, prefix: str = "skipped: ") -> store.FileEntry:
     """A manifest entry for a source that is not read (binary, encrypted, a refused
-    decompression bomb) or could not be (unreadable): no events, one warning, no fingerprint. Recorded so `stats` lists it (and
-    the next run is quiet about a binary or encrypted one)."""
+    decompression bomb) or could not be (unreadable): no events, one warning, no
+    fingerprint. Recorded so `stats` lists it (and the next run is quiet about a skipped
+    one; an unreadable one is tried again)."""
     return store.FileEntry(
         source=src.name,
         key=src.key,
@@ -660,7 +664,7 @@ def relink(root: str, m: store.Manifest, appended: dict[str, str] | None = None)
     files), and they link only new ids, to what the store already links, without changing
     any link row (`correlate.added_links`), they are linked on their own instead: three
     small delta files (`Manifest.deltas`, at most MAX_DELTAS, read with the full ones), so an
-    append costs about its own size, not the store's.
+    append does not pay for relinking the whole store.
 
     Its memory is bounded whatever the store's size: DuckDB keeps at most `RELINK_MEMORY`
     of buffers and spills the rest to the store's `tmp/` (which `store.sweep` removes), and
