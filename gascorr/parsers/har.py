@@ -205,11 +205,11 @@ def _scan(
 
     def in_log(key: str, j: int) -> int:
         assert log is not None
+        if key in ("pages", "entries") and text.startswith("[", j):
+            return _array(text, j, lambda start, end, v: records.append((key, start, end, v)))
+        value, end = _value(text, j)  # (a cut here is the document's cut, not a bad member)
         if key in ("pages", "entries"):
-            if text.startswith("[", j):
-                return _array(text, j, lambda start, end, v: records.append((key, start, end, v)))
             not_arrays.append((key, j))
-        value, end = _value(text, j)
         log[key] = value
         return end
 
