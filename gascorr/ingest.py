@@ -701,8 +701,7 @@ def relink(root: str, m: store.Manifest, appended: dict[str, str] | None = None)
 def _relink(root: str, m: store.Manifest, by_edges: dict[str, str], limit: str | None) -> None:
     import duckdb
 
-    from gascorr.correlate import INDEX_SQL, compute_links
-    from gascorr.engine import literal
+    from gascorr.correlate import compute_links
 
     # a connection of its own, without gascorr's macros (linking needs none): ~15 ms, and
     # its memory limit and spill directory are set before anything could use them
@@ -712,32 +711,48 @@ def _relink(root: str, m: store.Manifest, by_edges: dict[str, str], limit: str |
         config["memory_limit"] = limit
     con = duckdb.connect(config=config)
     try:
-        con.execute(
-            f"CREATE TEMP TABLE gc_in AS SELECT * FROM read_parquet({literal(list(by_edges))}, filename = true)"
-        )
+        _read_edges(con, by_edges)
         compute_links(con, "gc_in")
         m.links = store.new_name("links", ".parquet")
         # ambiguous ids first, in row groups of their own: a trace reads just those
         links = con.sql("SELECT * FROM links ORDER BY ambiguous DESC, session, kind, id").to_arrow_reader()
         store.write_parquet_plain(root, m.links, links, row_group_size=store.INDEX_ROW_GROUP)
-        con.execute("CREATE TEMP TABLE gc_files (filename VARCHAR, file VARCHAR)")
-        con.executemany("INSERT INTO gc_files VALUES (?, ?)", list(by_edges.items()))
-        con.execute(
-            "CREATE TEMP TABLE gc_index AS "
-            + INDEX_SQL.format(edges="(SELECT gc_in.*, f.file FROM gc_in JOIN gc_files f USING (filename))")
-        )
-        for col in ("session", "request"):
-            rel = store.new_name("links", f".by-{col}.parquet")
-            rows = con.sql(f"SELECT * FROM gc_index WHERE {col} IS NOT NULL ORDER BY {col}").to_arrow_reader()
-            # only the key is looked up by its statistics; paths repeat, ids rarely do: a
-            # third less to encode than every column with both
-            store.write_parquet_plain(
-                root, rel, rows, row_group_size=store.INDEX_ROW_GROUP, dictionary=["file"], statistics=[col]
-            )
-            setattr(m, f"by_{col}", rel)
+        m.by_session, m.by_request = _write_indexes(con, root, by_edges)
         m.deltas = []
     finally:
         con.close()  # what DuckDB leaves in `tmp` goes with the commit's sweep
+
+
+def _read_edges(con: duckdb.DuckDBPyConnection, edges: dict[str, str]) -> None:
+    """TEMP TABLE `gc_in`: the id tuples of the edges files `edges` (path -> events file),
+    with each one's `filename`."""
+    from gascorr.engine import literal
+
+    con.execute(f"CREATE TEMP TABLE gc_in AS SELECT * FROM read_parquet({literal(list(edges))}, filename = true)")
+
+
+def _write_indexes(con: duckdb.DuckDBPyConnection, root: str, edges: dict[str, str]) -> tuple[str, str]:
+    """Write the by-session and by-request index files of the tuples in `gc_in` (read from
+    `edges`, path -> events file) with the TEMP TABLE `links`; their store-relative names."""
+    from gascorr.correlate import INDEX_SQL
+
+    con.execute("CREATE TEMP TABLE gc_files (filename VARCHAR, file VARCHAR)")
+    con.executemany("INSERT INTO gc_files VALUES (?, ?)", list(edges.items()))
+    con.execute(
+        "CREATE TEMP TABLE gc_index AS "
+        + INDEX_SQL.format(edges="(SELECT gc_in.*, f.file FROM gc_in JOIN gc_files f USING (filename))")
+    )
+    names = []
+    for col in ("session", "request"):
+        rel = store.new_name("links", f".by-{col}.parquet")
+        rows = con.sql(f"SELECT * FROM gc_index WHERE {col} IS NOT NULL ORDER BY {col}").to_arrow_reader()
+        # only the key is looked up by its statistics; paths repeat, ids rarely do: a
+        # third less to encode than every column with both
+        store.write_parquet_plain(
+            root, rel, rows, row_group_size=store.INDEX_ROW_GROUP, dictionary=["file"], statistics=[col]
+        )
+        names.append(rel)
+    return names[0], names[1]
 
 
 def _link_appended(root: str, m: store.Manifest, appended: dict[str, str]) -> bool:
@@ -747,14 +762,12 @@ def _link_appended(root: str, m: store.Manifest, appended: dict[str, str]) -> bo
     import duckdb
     import pyarrow as pa
 
-    from gascorr.correlate import INDEX_SQL, MAX_ADDED_TUPLES, added_links
+    from gascorr.correlate import MAX_ADDED_TUPLES, added_links
     from gascorr.engine import literal
 
     con = duckdb.connect(config={"threads": os.cpu_count() or 2})
     try:
-        con.execute(
-            f"CREATE TEMP TABLE gc_in AS SELECT * FROM read_parquet({literal(list(appended))}, filename = true)"
-        )
+        _read_edges(con, appended)
         [(count,)] = con.execute("SELECT count(*) FROM gc_in").fetchall()
         if count > MAX_ADDED_TUPLES:
             return False
@@ -775,21 +788,7 @@ def _link_appended(root: str, m: store.Manifest, appended: dict[str, str]) -> bo
         con.register("gc_known", known_rows)
         con.register("gc_new", new_rows)
         con.execute("CREATE TEMP TABLE links AS SELECT * FROM gc_known UNION ALL SELECT * FROM gc_new")
-        con.execute("CREATE TEMP TABLE gc_files (filename VARCHAR, file VARCHAR)")
-        con.executemany("INSERT INTO gc_files VALUES (?, ?)", list(appended.items()))
-        con.execute(
-            "CREATE TEMP TABLE gc_index AS "
-            + INDEX_SQL.format(edges="(SELECT gc_in.*, f.file FROM gc_in JOIN gc_files f USING (filename))")
-        )
-        index = []
-        for col in ("session", "request"):
-            out = store.new_name("links", f".by-{col}.parquet")
-            part = con.sql(f"SELECT * FROM gc_index WHERE {col} IS NOT NULL ORDER BY {col}").to_arrow_table()
-            store.write_parquet_plain(
-                root, out, part, row_group_size=store.INDEX_ROW_GROUP, dictionary=["file"], statistics=[col]
-            )
-            index.append(out)
-        m.deltas.append((rel, index[0], index[1]))
+        m.deltas.append((rel, *_write_indexes(con, root, appended)))
         return True
     finally:
         con.close()

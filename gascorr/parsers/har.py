@@ -83,18 +83,6 @@ class _Cut(Exception):
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _has_surrogate(v: Any) -> bool:
-    """Whether a decoded value holds a UTF-16 surrogate: what a lone `\\ud800` escape decodes
-    to (an escaped pair decodes to one character, an escaped backslash to text)."""
-    if isinstance(v, str):
-        return _SURROGATE.search(v) is not None
-    if isinstance(v, list):
-        return any(_has_surrogate(x) for x in v)
-    if isinstance(v, dict):
-        return any(_has_surrogate(k) or _has_surrogate(x) for k, x in v.items())
-    return False
-
-
 def _scrub(v: Any) -> Any:
     """`v` with every UTF-16 surrogate in its strings (keys too) replaced by U+FFFD."""
     if isinstance(v, str):
@@ -423,10 +411,11 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
             ctx.reject(lines.at(start), f"HAR {what} is not a JSON object")
             continue
         try:
-            if ("\\ud" in raw or "\\uD" in raw) and _has_surrogate(value):
-                # `\ud800` alone is valid JSON but no text: DuckDB and Arrow refuse it, so the
-                # record's strings get U+FFFD in its place (and its attrs are encoded again)
-                value, raw = _scrub(value), ""
+            # `\ud800` alone is valid JSON but no text: DuckDB and Arrow refuse it, so the
+            # record's strings get U+FFFD in its place (and its attrs are encoded again). The
+            # decoded strings tell, not the escapes: `\\ud800` is text, a pair is one character.
+            if ("\\ud" in raw or "\\uD" in raw) and (scrubbed := _scrub(value)) != value:
+                value, raw = scrubbed, ""
                 ctx.note(lines.at(start), f"a lone UTF-16 surrogate escape in HAR {what}, read as U+FFFD")
             row = _page(value, number, ctx.tz) if key == "pages" else _entry(value, number, ctx, raw)
             rows.append({**base, **row})
