@@ -87,7 +87,6 @@ class Source:
     warnings: list[str] = field(default_factory=list)
     skip: str | None = None  # why the source is listed but cannot be read (an encrypted member)
     offset: int = 0  # a plain file is read from here (the bytes appended since the last ingest)
-    _bom: str | None = field(default=None, repr=False, compare=False)  # its codec, "" for none; None: not known yet
 
     @property
     def limit(self) -> int:
@@ -111,17 +110,8 @@ class Source:
         stream = self._open()
         if self.offset:  # the bytes appended to a file, which is never UTF-16 (`unicode_bom`)
             return stream
-        if isinstance(stream, io.BufferedReader):
-            codec = unicode_bom(stream.peek(4)[:4])
-        elif self._bom is not None:
-            codec = self._bom or None
-        else:  # a decompressing stream cannot look ahead: its first bytes come from a second opening
-            try:
-                with self._open() as probe:
-                    codec = unicode_bom(probe.read(4))
-            except Exception:  # damaged from the start: the parser reading `stream` says how
-                codec = None
-            self._bom = codec or ""
+        head = stream.peek(4)[:4] if isinstance(stream, io.BufferedReader) else cast(_Bounded, stream).head(4)
+        codec = unicode_bom(head)
         return stream if codec is None else cast(IO[bytes], _Transcoded(stream, codec))
 
     def _open(self) -> IO[bytes]:
@@ -263,11 +253,29 @@ class _Bounded(_Salvaging):
         self.seen = 0
         self.crc_expected, self.crc = crc, 0
         self._read = getattr(inner, "read1", None) or inner.read
+        self.ahead = b""  # bytes `head` looked at, handed out first
+
+    def head(self, n: int) -> bytes:
+        """The first `n` bytes (fewer at the end or at damage), read again by the next reads."""
+        buf = bytearray(n)
+        try:
+            got = self.readinto(buf)
+        except BombError:
+            raise
+        except Exception as e:  # damaged from the start: the next read raises it
+            self.error, got = e, 0
+        self.ahead = bytes(buf[:got])
+        return self.ahead
 
     def readinto(self, b: Any) -> int:
-        self._deferred()
         view = memoryview(b).cast("B")
-        n = 0
+        n = min(len(view), len(self.ahead))  # what `head` looked at comes first
+        if n:
+            view[:n], self.ahead = self.ahead[:n], self.ahead[n:]
+            if n == len(view) or self.error is not None:  # (the error is the next read's)
+                return n
+        else:
+            self._deferred()
         while n < len(view):
             data = self._piece(self._read, min(len(view) - n, PIECE), n)
             if data is None:
