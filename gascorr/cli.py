@@ -395,11 +395,10 @@ def _open(c: Common, paths: list[str] | None, *, external: bool = False) -> Stor
     """The store to query; without PATHs it must exist (a mistyped --store is an error, not an
     empty answer)."""
     from gascorr.query import Store
-    from gascorr.store import MANIFEST
+    from gascorr.store import MANIFEST, not_a_directory
 
     if not paths and not os.path.exists(os.path.join(c.store, MANIFEST)):
-        if os.path.exists(c.store) and not os.path.isdir(c.store):
-            raise UserError(f"the store {c.store} is not a directory: name a directory with --store")
+        not_a_directory(c.store)
         raise UserError(f"there is no store in {c.store}: ingest logs first (gascorr ingest PATH... --store {c.store})")
     return Store.open(c.store, c.tz, allow_external=external)
 

@@ -392,11 +392,16 @@ def write_parquet_plain(
         return sink.close()
 
 
+def not_a_directory(root: str) -> None:
+    """Raise StoreError when `root` names something that is not a directory."""
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise StoreError(f"the store {root} is not a directory: name a directory with --store")
+
+
 @contextlib.contextmanager
 def locked(root: str, say: Any = None) -> Iterator[None]:
     """Hold the store's ingest lock; tell `say` when we must wait for another ingest."""
-    if os.path.exists(root) and not os.path.isdir(root):
-        raise StoreError(f"the store {root} is not a directory: name a directory with --store")
+    not_a_directory(root)
     os.makedirs(root, exist_ok=True)
     fd = os.open(os.path.join(root, "lock"), os.O_RDWR | os.O_CREAT, 0o666)
     try:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, cast
@@ -373,6 +374,21 @@ def in_line_order(t: pa.Table) -> pa.Table:
 
 
 # SQL reading a registered `lines_table` named {rel} as (n, line).
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def bracket_depths(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """For each bracket of the JSON `text` from `start`, outside strings: the nesting depth
+    after it and the index after it. Measures nesting without decoding, where Python's
+    decoder would recurse too deep."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text, start):
+        tok = m.group()
+        if tok[0] != '"':
+            depth += 1 if tok in ("[", "{") else -1
+            yield depth, m.end()
+
+
 def unnest_sql(rel: str) -> str:
     return f"SELECT n, line FROM {rel}"
 

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gascorr.ids import MAX_ID, Names, is_placeholder, parse_traceparent, trace_id
-from gascorr.parsers import ParseContext, read_whole
+from gascorr.parsers import ParseContext, bracket_depths, read_whole
 from gascorr.sources import service_from_name
 from gascorr.timeparse import iso_to_utc
 
@@ -99,9 +99,6 @@ class _Deep:
 
 
 _DEEP = _Deep()
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-
-
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder(parse_constant=str)  # NaN/Infinity stay text, so attrs stay valid JSON
 
@@ -122,15 +119,9 @@ def _value(text: str, i: int) -> tuple[Any, int]:
 
 def _skip(text: str, i: int) -> int:
     """The index after the array or object opening at `text[i]`, found without decoding it."""
-    depth = 0
-    for m in _TOKEN.finditer(text, i):
-        tok = m.group()
-        if tok in ("[", "{"):
-            depth += 1
-        elif tok in ("]", "}"):
-            depth -= 1
-            if depth == 0:
-                return m.end()
+    for depth, end in bracket_depths(text, i):
+        if depth == 0:
+            return end
     raise _Cut(len(text), "the document ends early", i)
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from gascorr.engine import SMALL_ROWS, arrow
-from gascorr.parsers import ParseContext, in_line_order, lines_table, read_chunks, unnest_sql
+from gascorr.parsers import ParseContext, bracket_depths, in_line_order, lines_table, read_chunks, unnest_sql
 from gascorr.parsers.fields import Projection, _q
 from gascorr.sources import service_from_name
 
@@ -63,17 +63,10 @@ REJECTED_CLASSES = (
 # Python, `_too_deep`); most lines are shorter than that, which ends the test early
 _DEEP_CANDIDATE = f"""cls = 'obj' AND strlen(line) > {2 * MAX_DEPTH}
     AND strlen(line) - strlen(replace(replace(line, '{{', ''), '[', '')) > {MAX_DEPTH}"""
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def _too_deep(line: str) -> bool:
-    depth = 0
-    for b in _BRACKET.findall(_STRING.sub("", line)):
-        depth += 1 if b in "[{" else -1
-        if depth > MAX_DEPTH:
-            return True
-    return False
+    return any(depth > MAX_DEPTH for depth, _ in bracket_depths(line))
 
 
 def _mark_deep(con: Any, table: str, keys: tuple[str, ...]) -> None:
