@@ -10,6 +10,7 @@ following N queries, and the number of events returned.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -18,6 +19,7 @@ import time
 def main(argv: list[str]) -> int:
     store, session = argv[0], argv[1]
     n = int(argv[2]) if len(argv) > 2 else 20
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")  # the allocator the CLI picks
     from gascorr import query
 
     t = time.perf_counter()
