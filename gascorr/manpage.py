@@ -373,8 +373,10 @@ OUTPUT = [
     "sequences, clear-screen, any control character but newline and tab) are shown as visible "
     "escapes such as `\\x1b`, and rich markup such as `[bold red]` is printed as written.",
     "Times are shown and written in UTC. Times in logs written without an offset are read as UTC "
-    "unless `--tz` names another zone. `--since` and `--until` take ISO-8601 times or times "
-    "relative to now (`10m`, `2h`, `3d`).",
+    "unless `--tz` names another zone. A time written without a year (syslog) or without a date "
+    "takes them from when its file was last written: its modification time, or for a `.zip` "
+    "member the member's own time, not the archive's. `--since` and `--until` take ISO-8601 times "
+    "or times relative to now (`10m`, `2h`, `3d`).",
 ]
 
 BAD_INPUT = [

@@ -51,6 +51,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import IO, Any, cast
 
 from gascorr.display import human_size, printable
@@ -87,6 +88,7 @@ class Source:
     warnings: list[str] = field(default_factory=list)
     skip: str | None = None  # why the source is listed but cannot be read (an encrypted member)
     offset: int = 0  # a plain file is read from here (the bytes appended since the last ingest)
+    written: float | None = None  # a zip member: when it was last written, as its entry says
 
     @property
     def limit(self) -> int:
@@ -367,6 +369,7 @@ def _zip_sources(display: str, path: str, real: str, st: os.stat_result, warning
                         path=path,
                         size=info.compress_size or 1,
                         mtime=st.st_mtime,
+                        written=member_written(info),
                         member=info.filename,
                         gz=gz,
                         skip="the member is encrypted" if encrypted else None,
@@ -375,6 +378,29 @@ def _zip_sources(display: str, path: str, real: str, st: os.stat_result, warning
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as e:
         warnings.append(f"{printable(display)}: cannot read: not a readable zip archive ({e})")
     yield from found
+
+
+def member_written(info: zipfile.ZipInfo) -> float | None:
+    """When a zip member was last written (Unix time): the UTC time of its extended
+    timestamp field (0x5455, which Info-ZIP writes) when it has one, else its DOS date and
+    time read as UTC (zip records no zone); None for the DOS epoch, 1980-01-01 00:00, that
+    tools write when they record no time.
+
+    An archive's own mtime is when it was made or downloaded, which may be days after the
+    logs inside were written: a time without a year or a date is completed from this one."""
+    extra, at = info.extra, 0
+    while at + 4 <= len(extra):
+        kind, size = int.from_bytes(extra[at : at + 2], "little"), int.from_bytes(extra[at + 2 : at + 4], "little")
+        body = extra[at + 4 : at + 4 + size]
+        if kind == 0x5455 and len(body) >= 5 and body[0] & 1:  # flags bit 0: a modification time follows
+            return float(int.from_bytes(body[1:5], "little"))
+        at += 4 + size
+    if tuple(info.date_time) <= (1980, 1, 1, 0, 0, 0):
+        return None
+    try:
+        return datetime(*info.date_time, tzinfo=UTC).timestamp()
+    except ValueError:  # a damaged entry: day 0, month 13
+        return None
 
 
 def find_sources(paths: list[str], warnings: list[str] | None = None) -> list[Source]:

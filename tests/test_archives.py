@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import CORPUS, run_cli
+
+from gascorr.sources import member_written
 
 PICK = [
     "text/loghub/OpenStack_2k.log",
@@ -64,3 +68,50 @@ def test_zip_and_gzip_yield_the_events_of_the_plain_files(tmp_path: Path) -> Non
     got_gz = [(str(row[0]).removesuffix(".gz"), *row[1:]) for row in _events(tmp_path / "g", "plain/")]
     # a .gz file's service comes from its name without `.gz`, so everything matches
     assert sorted(got_gz, key=repr) == sorted(want, key=repr)
+
+
+def _stamp(when: str) -> float:
+    return datetime.fromisoformat(when).replace(tzinfo=UTC).timestamp()
+
+
+def test_times_without_year_or_date_are_completed_from_the_members_own_time(tmp_path: Path) -> None:
+    """A CI artifact is zipped, then downloaded days or a year later: the archive's mtime is
+    the download, the member's entry keeps when the log was written."""
+    bundle = tmp_path / "artifacts.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        # written on 2023-02-10; no extended timestamp, so the DOS date and time count
+        zf.writestr(zipfile.ZipInfo("syslog", date_time=(2023, 2, 10, 12, 0, 0)), "Feb 10 11:00:00 h sshd[1]: x\n")
+        zf.writestr(
+            zipfile.ZipInfo("app.log", date_time=(2024, 3, 1, 12, 0, 0)),
+            "11:59:00.000 [main] INFO  com.acme.App - ready\n",
+        )
+        # the DOS epoch: no time recorded, the archive's mtime stands in
+        zf.writestr(zipfile.ZipInfo("old.log", date_time=(1980, 1, 1, 0, 0, 0)), "Mar  1 10:00:00 h cron[2]: y\n")
+    downloaded = _stamp("2024-03-08T06:00:00")
+    os.utime(bundle, (downloaded, downloaded))
+    r = run_cli("ingest", str(bundle), "--store", str(tmp_path / "s"), "-q")
+    assert r.code == 0, r.err
+    r = run_cli(
+        "sql",
+        "SELECT regexp_replace(source, '^.*!/', '') AS m, strftime(ts, '%Y-%m-%dT%H:%M:%S') AS ts FROM events ORDER BY m",
+        "--store",
+        str(tmp_path / "s"),
+        "-f",
+        "json",
+    )
+    assert r.code == 0, r.err
+    assert r.json() == [
+        {"m": "app.log", "ts": "2024-03-01T11:59:00"},  # not the download's day, 2024-03-08
+        {"m": "old.log", "ts": "2024-03-01T10:00:00"},
+        {"m": "syslog", "ts": "2023-02-10T11:00:00"},  # not 2024, the download's year
+    ]
+
+
+def test_a_members_extended_timestamp_is_its_utc_write_time() -> None:
+    info = zipfile.ZipInfo("a.log", date_time=(2024, 3, 1, 13, 0, 0))  # local time of some zone
+    written = int(_stamp("2024-03-01T12:00:00"))
+    info.extra = b"\x0a\x00\x04\x00abcd" + b"\x55\x54\x05\x00\x01" + written.to_bytes(4, "little")
+    assert member_written(info) == written
+    info.extra = b"\x55\x54\x01\x00\x00"  # flags without a modification time
+    assert member_written(info) == _stamp("2024-03-01T13:00:00")
+    assert member_written(zipfile.ZipInfo("b.log", date_time=(1980, 1, 1, 0, 0, 0))) is None

@@ -945,7 +945,10 @@ TABLE_IDS: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 def ref_time(source: Source) -> float:
-    """The reference time for times written without a year or date: the file's mtime."""
+    """The reference time for times written without a year or date: when the file was
+    last written (a zip member's own time, see `sources.member_written`; else the mtime)."""
+    if source.written is not None:
+        return source.written
     return source.mtime if source.mtime and source.mtime > 0 else datetime.now(UTC).timestamp()
 
 
