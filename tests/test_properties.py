@@ -193,7 +193,7 @@ def jsonl_lines(draw: Any) -> tuple[list[bytes], set[int]]:
         elif k == "array":
             out.append(json.dumps(draw(st.lists(json_scalars, max_size=3))).encode())
         elif k == "blank":
-            out.append(draw(st.sampled_from([b"", b"   ", b"\r"])))  # a tab alone: see test_jsonl_accounting
+            out.append(draw(st.sampled_from([b"", b"   ", b"\r", b"\t", b" \t "])))
         elif k == "text":
             out.append(draw(st.text(max_size=30)).replace("\n", " ").encode())
         else:
@@ -214,15 +214,31 @@ def test_jsonl_never_raises_and_keeps_every_object(con: Any, doc: tuple[list[byt
     assert len(rows) + ctx.rejected + ctx.blank == ctx.lines == len(lines)
 
 
-@pytest.mark.xfail(reason="parsers/jsonl.py: these lines are neither events, rejects nor blank", strict=True)
+_DOCKER = '{"log": "%s\\n", "stream": "stdout", "time": "2024-03-07T12:00:0%dZ"}'
+
+
 @pytest.mark.parametrize(
-    "middle",
-    [b"\t", b"Log file created at: 2024/03/07 12:00:00\nI0307 12:00:00.000100  4242 server.cc:52] Serving"],
-    ids=["tab-only line", "glog header lines"],
+    ("data", "events"),
+    [
+        (b'{"msg": "a"}\n\t\n{"msg": "b"}\n', 2),
+        (
+            b'{"msg": "a"}\nLog file created at: 2024/03/07 12:00:00\n'
+            b'I0307 12:00:00.000100  4242 server.cc:52] Serving\n{"msg": "b"}\n',
+            3,
+        ),
+        (
+            "\n".join(
+                _DOCKER % (m, i) for i, m in enumerate(["2024-03-07 12:00:00,000 - app - INFO - up", "", "  "])
+            ).encode(),
+            1,
+        ),
+    ],
+    ids=["tab-only line", "glog header lines", "docker blank log lines"],
 )
-def test_jsonl_accounting(con: Any, middle: bytes) -> None:
-    data = b'{"msg": "a"}\n' + middle + b'\n{"msg": "b"}\n'
+def test_jsonl_accounting(con: Any, data: bytes, events: int) -> None:
+    """Lines that are neither events nor errors (blank, a text dialect's header) count as blank."""
     ctx, rows = parse_bytes(con, data, "accounting.jsonl", kind="jsonl")
+    assert len(rows) == events
     assert len(rows) + ctx.rejected + ctx.blank == ctx.lines
 
 

@@ -1158,8 +1158,13 @@ def parse_rows(
 ) -> pa.Table:
     """Events from `rows_sql` (a query of `(n, line, svc0, ts0)`), each row one event read as
     dialect `d`: text lines inside a JSON-lines file, the `log` text of Docker json-file
-    records. `params` as for `parse` ($source, $format, $service, $session, $ref)."""
+    records. Rows that are blank or the dialect's comment lines (a glog file header) are
+    no event: they are counted in `ctx.blank`, as such lines of a text file are. `params`
+    as for `parse` ($source, $format, $service, $session, $ref)."""
     from gascorr.schema import conform
 
     one = dataclasses.replace(d, multiline=False)
-    return conform(_run(con, one, Stage(rows_sql, label=label), ctx, params, None))
+    table = conform(_run(con, one, Stage(rows_sql, label=label), ctx, params, None))
+    [(rows,)] = con.execute(f"SELECT count(*) FROM ({rows_sql})").fetchall()
+    ctx.blank += rows - table.num_rows
+    return table
