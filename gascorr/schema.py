@@ -18,7 +18,11 @@ SCHEMA_VERSION = 1
 COLUMNS: list[tuple[str, str, str]] = [
     ("ts", "timestamp[us, UTC]", "when it happened, normalized to UTC; null if the event has no time"),
     ("ts_raw", "string", "the time as written in the input"),
-    ("source", "string", "the input path as named; inside archives `bundle.zip!/logs/app.log`"),
+    (
+        "source",
+        "string",
+        "the input path as named (bytes that are not UTF-8 as `\\xNN`); inside archives `bundle.zip!/logs/app.log`",
+    ),
     ("line", "int64", "1-based line of the event's first line (HAR: the entry's or page's index)"),
     ("format", "string", "`text`, `jsonl`, `har`, `otlp`"),
     ("dialect", "string", "the detected sub-format, e.g. `python-logging`, `logfmt`, `syslog`, `clf`"),

@@ -322,7 +322,18 @@ def _why(e: OSError) -> str:
     return f"cannot read: {(e.strerror or str(e)).lower()}"
 
 
+def _as_text(name: str) -> str:
+    """A path as a source name: bytes of the name that are not UTF-8 (Python keeps them as
+    lone surrogates, which no Arrow or DuckDB string may hold) written as `\\xNN`."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
+
+
 def _file_sources(display: str, path: str, warnings: list[str]) -> Iterator[Source]:
+    display = _as_text(display)
     shown = printable(display)
     try:
         st = os.stat(path)

@@ -146,6 +146,31 @@ def test_invalid_utf8_raw_bytes_are_recoverable(tmp_path: Path) -> None:
     assert list(json.loads(traceback_event[0]["attrs"])["_raw_b64"]) == ["5"]
 
 
+def test_file_names_that_are_not_utf8_keep_their_events(tmp_path: Path) -> None:
+    """Names written on a Latin-1 system: each file's events are kept under its name with
+    the odd bytes shown as `\\xNN`, and a second ingest finds them unchanged."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    try:
+        with open(os.path.join(os.fsencode(folder), b"caf\xe9.log"), "wb") as f:
+            f.write(b"2024-03-07 12:00:00,000 - app - INFO - paid session_id=s1\n")
+        with open(os.path.join(os.fsencode(folder), b"caf\xe8.jsonl"), "wb") as f:
+            f.write(b'{"msg": "sent", "session_id": "s1"}\n')
+    except OSError:
+        pytest.skip("this file system takes only UTF-8 names")
+    (folder / "front.har").write_bytes((FIXTURES / "checkout" / "frontend.har").read_bytes())
+    st = str(tmp_path / "store")
+    r = run_cli("ingest", str(folder), "--store", st, "-q", "-f", "json")
+    assert r.code == 0, r.err
+    assert r.json()["unreadable"] == [] and r.json()["parsed"] == 3
+    r = run_cli("trace", "--session", "s1", "--store", st, "-f", "json")
+    assert r.code == 0, r.err
+    names = {Path(e["source"]).name for e in r.json()["events"]}
+    assert names == {"caf\\xe9.log", "caf\\xe8.jsonl"}
+    r = run_cli("ingest", str(folder), "--store", st, "-q", "-f", "json")
+    assert r.code == 0 and r.json()["unchanged"] == 3, r.err
+
+
 def test_truncated_har_keeps_complete_entries(tmp_path: Path) -> None:
     st = str(tmp_path / "store")
     ingest(INPUTS / "truncated.har", st)
