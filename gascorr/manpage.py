@@ -726,7 +726,8 @@ def undocumented_keys() -> dict[str, list[str]]:
 JSON_INTRO = [
     "JSON output is one document per command (NDJSON: one object per line, streamed). Keys come in "
     "the order listed and are always present (null when unknown); times are ISO-8601 UTC with `Z`; "
-    "durations are in milliseconds.",
+    "durations are in milliseconds. `NaN` and `Infinity` in logs, which JSON has no words for, are "
+    "written as null.",
 ]
 
 # Per command: the JSON shapes it writes and how, as (shape, sentence).

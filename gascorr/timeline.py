@@ -73,13 +73,21 @@ def event_doc(row: dict[str, Any]) -> dict[str, Any]:
 
 def _attrs_doc(text: str) -> Any:
     """`attrs` for a document: the stored text when it is one JSON object as parsers write
-    it (one line, braces at both ends), else decoded (or `{"_raw": text}` if it is not JSON)."""
-    if text.startswith("{") and text.endswith("}") and "\n" not in text:
+    it (one line, braces at both ends), else decoded (or `{"_raw": text}` if it is not JSON).
+
+    Logs may hold `NaN` and `Infinity`, which JSON does not: decoded, they become null, as
+    JavaScript's `JSON.stringify` writes them, so that `jq` and strict parsers read the output."""
+    odd = "NaN" in text or "Infinity" in text
+    if not odd and text.startswith("{") and text.endswith("}") and "\n" not in text:
         return RawJSON(text)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_null) if odd else json.loads(text)
     except ValueError:
         return {"_raw": text}
+
+
+def _null(_constant: str) -> None:
+    return None
 
 
 def row_batches(

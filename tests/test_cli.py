@@ -194,3 +194,31 @@ def test_a_store_that_is_not_there_is_an_error_not_an_empty_answer(tmp_path: Pat
         )
     # with PATHs the store is made on the way
     assert run_cli("sessions", CHECKOUT, "--store", str(typo), "-f", "json").code == 0
+
+
+def _strict(text: str) -> object:
+    """JSON as a strict parser (jq, JavaScript) reads it: NaN and Infinity are errors."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_nan_and_infinity_in_logs_are_written_as_null(tmp_path: Path) -> None:
+    log = tmp_path / "n.jsonl"
+    log.write_text(
+        '{"ts": "2026-02-01T10:00:00Z", "msg": "x", "session_id": "N1", "v": NaN, "w": -Infinity, "s": "NaN"}\n'
+        '{"ts": "2026-02-01T10:00:01Z", "msg": "y", "session_id": "N1", "deep": {"a": [1, Infinity]}}\n'
+    )
+    st = str(tmp_path / "store")
+    doc = run_cli("trace", "--session", "N1", str(log), "--store", st, "-f", "json")
+    assert doc.code == 0, doc.err
+    events = _strict(doc.out)["events"]  # type: ignore[index]
+    assert events[0]["attrs"]["v"] is None and events[0]["attrs"]["w"] is None
+    assert events[0]["attrs"]["s"] == "NaN"  # a string is only text
+    assert events[1]["attrs"]["deep"] == {"a": [1, None]}
+    lines = run_cli("trace", "--session", "N1", "--store", st, "-f", "ndjson").out.splitlines()
+    assert [_strict(line)["line"] for line in lines] == [1, 2]  # type: ignore[index]
+    r = run_cli("sql", "SELECT 'nan'::DOUBLE AS x, ['inf'::DOUBLE, 2.0] AS y", "--store", st, "-f", "json")
+    assert _strict(r.out) == [{"x": None, "y": [None, 2.0]}]

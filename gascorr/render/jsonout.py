@@ -8,6 +8,7 @@ A JSON array is written element by element, byte for byte as `dumps(list)` would
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -53,13 +54,30 @@ def _compact(doc: Any) -> str:
             else:
                 plain[k] = v
         if raws:
-            parts = json.dumps(plain, ensure_ascii=False, default=_default).split(_MARK_JSON)
+            parts = _dumps(plain).split(_MARK_JSON)
             if len(parts) == len(raws) + 1:
                 raws.append("")
                 return "".join(p + r for p, r in zip(parts, raws, strict=True))
             # a value held the marker itself: decode the raw values and encode as usual
             doc = {k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in doc.items()}
-    return json.dumps(doc, ensure_ascii=False, default=_default)
+    return _dumps(doc)
+
+
+def _dumps(doc: Any) -> str:
+    try:
+        return json.dumps(doc, ensure_ascii=False, default=_default, allow_nan=False)
+    except ValueError:  # a NaN or infinite number (a duration of NaN in a log): null, as JSON has none
+        return json.dumps(_finite(doc), ensure_ascii=False, default=_default)
+
+
+def _finite(doc: Any) -> Any:
+    if isinstance(doc, float):
+        return doc if math.isfinite(doc) else None
+    if isinstance(doc, dict):
+        return {k: _finite(v) for k, v in doc.items()}
+    if isinstance(doc, (list, tuple)):
+        return [_finite(v) for v in doc]
+    return doc
 
 
 def _layout(doc: Any, depth: int, pad: str) -> str:
