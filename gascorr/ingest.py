@@ -385,6 +385,15 @@ def ingest(
             todo.append(src)
 
         changed = False
+        # An archive read again is a changed file that replaces its old events: members it no
+        # longer holds go (an archive that cannot be read now finds no members, and keeps them)
+        read = {s.key[: -len(s.member) - 2] for s in sources if s.member is not None}
+        found = set(report.keys)
+        for key in [k for k in m.files if k not in found and _in_archive(k, read)]:
+            gone = m.files.pop(key)
+            report.warnings.append(f"{printable(gone.source)}: no longer in its archive: its events are removed")
+            changed = changed or bool(gone.pairs())
+            touched = True
         done, total = 0, len(todo)
         last_commit = time.monotonic()
         jobs = [
@@ -394,7 +403,7 @@ def ingest(
         said: dict[str, list[str]] = {}  # each source's warnings, reported in the sources' order
         # the edges files (-> events files) of lines appended to sources, while nothing else
         # changed what is linked: they may be linked on their own (`relink`)
-        tails: dict[str, str] | None = {}
+        tails: dict[str, str] | None = None if changed else {}
         for src, res in _map(jobs, workers):
             done += 1
             if progress:
@@ -445,6 +454,16 @@ def ingest(
                 relink(root, m, tails)
             store.commit(root, m)
     return report
+
+
+def _in_archive(key: str, archives: set[str]) -> bool:
+    """Whether store key `key` names a member of one of `archives` (their keys)."""
+    at = key.find("!/")
+    while at >= 0:
+        if key[:at] in archives:
+            return True
+        at = key.find("!/", at + 1)
+    return False
 
 
 @dataclass(frozen=True)

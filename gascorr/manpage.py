@@ -344,7 +344,11 @@ STORE = [
     "Ingest is incremental: a source whose size and modification time (or, failing those, content "
     "fingerprint) match the manifest is not read again. A text or JSON-lines file that only grew is "
     "parsed from where it ended, when the bytes before that are unchanged and the first new line "
-    "starts an event; anything else is parsed whole again. New files are written and synced before "
+    "starts an event; anything else is parsed whole again. An archive read again loses the members it "
+    "no longer holds. The store keeps everything it ingested, even files since deleted: `trace`, "
+    "`sessions`, `requests`, `sql` and `stats` answer from all of it, not only from the PATHs just "
+    "named (`grep` searches only those); give each artifact folder its own `--store` to keep runs "
+    "apart. New files are written and synced before "
     "the manifest that names them replaces the old one, so an interrupted ingest leaves the previous "
     "store intact; a second ingest into the same store waits for the first.",
     "Every ingest also writes two indexes: each event that belongs to a session or a request, as "

@@ -115,3 +115,32 @@ def test_a_members_extended_timestamp_is_its_utc_write_time() -> None:
     info.extra = b"\x55\x54\x01\x00\x00"  # flags without a modification time
     assert member_written(info) == _stamp("2024-03-01T13:00:00")
     assert member_written(zipfile.ZipInfo("b.log", date_time=(1980, 1, 1, 0, 0, 0))) is None
+
+
+def test_a_rewritten_archive_replaces_its_members(tmp_path: Path) -> None:
+    """Members gone from an archive read again lose their events and links; an archive
+    that cannot be read any more keeps what it had."""
+    bundle = tmp_path / "bundle.zip"
+    app = "2024-03-07 12:00:00,000 - app - INFO - paid session_id=Z1 request_id=r1\n"
+    sys_ = "2024-03-07 12:00:01,000 - sys - INFO - up request_id=r9\n"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.writestr("logs/app.log", app)
+        zf.writestr("logs/sys.log", sys_)
+    st = str(tmp_path / "s")
+    assert run_cli("ingest", str(bundle), "--store", st, "-q").code == 0
+    assert run_cli("trace", "--request", "r1", "--store", st, "-f", "json").code == 0
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.writestr("logs/sys.log", sys_ + "2024-03-07 12:00:02,000 - sys - INFO - again request_id=r9\n")
+    r = run_cli("ingest", str(bundle), "--store", st)
+    assert r.code == 0, r.err
+    assert "bundle.zip!/logs/app.log: no longer in its archive" in r.err
+    sources = run_cli("sql", "SELECT DISTINCT source FROM events", "--store", st, "-f", "json").json()
+    assert [Path(row["source"]).name for row in sources] == ["sys.log"]
+    assert run_cli("trace", "--request", "r1", "--store", st, "-f", "json").code == 1
+    assert run_cli("trace", "--session", "Z1", "--store", st, "-f", "json").code == 1
+    stats = run_cli("stats", "--store", st, "-f", "json").json()
+    assert [Path(f["source"]).name for f in stats["per_file"]] == ["sys.log"]
+    bundle.write_bytes(b"PK\x03\x04 not an archive any more")
+    r = run_cli("ingest", str(bundle), "--store", st)
+    assert r.code == 2  # an input error, and the events it had stay
+    assert len(run_cli("trace", "--request", "r9", "--store", st, "-f", "json").json()["events"]) == 2
