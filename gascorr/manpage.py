@@ -503,7 +503,9 @@ NOTES: dict[str, list[str]] = {
         "Give exactly one of `--session`, `--request` or `--trace`. Events are ordered by UTC time, then "
         "source and line. In a tree, a session's requests are branches (the HTTP call, then what each "
         "service logged for it), events without a request stand at the session level, and times are "
-        "relative to the start of the session or request (`--absolute` shows clock times).",
+        "relative to the start of the session or request (`--absolute` shows clock times). An HTTP "
+        "call shows its method, path, status and duration; a failed one adds why "
+        "(`(net::ERR_CONNECTION_REFUSED)`, `Service Unavailable`).",
         "A call that names a parent trace (the `X-TraceForge-Parent-Trace-ID` request header, or "
         "`parent_trace_id` / `parentTraceId` in one of its JSON records) nests under the call whose "
         "HTTP event carries that trace id, after that call's own events, in time order; the parent's "

@@ -301,3 +301,43 @@ def test_log_text_is_inert(evil: tuple[Path, Path], args: list[str], shown: list
     # neutralised, not dropped: markup is printed as written and the text around sequences stays
     for text in shown:
         assert text in r.plain, f"{text!r} is not in the output as written"
+
+
+def test_failed_requests_show_why_in_the_tree(tmp_path: Path) -> None:
+    """A failed HTTP call's row says why (the browser's error, the status text); a good one
+    does not repeat its `OK`."""
+
+    def entry(at: str, method: str, url: str, status: int, text: str, **more: str) -> dict[str, object]:
+        return {
+            "startedDateTime": f"2026-02-01T10:00:0{at}.000Z",
+            "time": 5,
+            "request": {"method": method, "url": url, "headers": [{"name": "X-Session-Id", "value": "S9"}]},
+            "response": {"status": status, "statusText": text, "headers": []},
+            **more,
+        }
+
+    har = {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "test", "version": "1"},
+            "entries": [
+                entry("0", "GET", "http://shop/a", 200, "OK"),
+                entry("1", "POST", "http://shop/b", 0, "", _error="net::ERR_CONNECTION_REFUSED"),
+                entry("2", "GET", "http://shop/c", 503, "Service Unavailable"),
+            ],
+        }
+    }
+    (tmp_path / "c.har").write_text(json.dumps(har))
+    store = tmp_path / "store"
+    subprocess.run(
+        [sys.executable, "-m", "gascorr", "ingest", str(tmp_path / "c.har"), "--store", str(store), "-q"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    r = run_pty(["trace", "--session", "S9", "--color", "never"], store)
+    assert r.code == 0, r.err
+    rows = {line.split("/")[-1].split()[0]: line for line in r.plain.splitlines() if "shop" in line or " /" in line}
+    assert "(net::ERR_CONNECTION_REFUSED)" in rows["b"], r.plain
+    assert "Service Unavailable" in rows["c"], r.plain
+    assert "OK" not in rows["a"], r.plain

@@ -136,6 +136,8 @@ class TreeRenderer:
         t.append(f"  {status if status is not None else '—'}", style=status_style(status))
         if e.get("duration_ms") is not None:
             t.append(f"  {fmt_ms(e['duration_ms'])}", style="bold" if (e["duration_ms"] or 0) >= 1000 else "")
+        if e.get("level") in ("ERROR", "FATAL") and (why := _failure(e)):
+            t.append(f"  {inert(why)}", style="red")
 
     def request_label(self, node: Node, origin: datetime | None) -> Text:
         from rich.text import Text
@@ -256,3 +258,13 @@ def header(kind: str, ident: str, doc: dict[str, Any]) -> Text:
         t.append(f"  · {len(amb)} ambiguous id{'s' if len(amb) != 1 else ''}: ", style="yellow")
         t.append(", ".join(inert(a["id"]) for a in amb[:5]), style="yellow")
     return t
+
+
+def _failure(e: dict[str, Any]) -> str:
+    """What a failed HTTP event's message says beyond its method, URL and status: the status
+    text and the failure (`(net::ERR_CONNECTION_REFUSED)` after a status 0, `Service
+    Unavailable` after a 503), written by the HAR parser; "" for other messages."""
+    status = e.get("status")
+    head = " ".join(str(x) for x in (e.get("method"), e.get("url"), status) if x is not None and x != "")
+    first = (e.get("message") or "").split("\n", 1)[0]
+    return first[len(head) :].strip() if head and first.startswith(head) else ""
