@@ -425,17 +425,18 @@ def _emit_rows(
     title: str | None = None,
     columns: list[str] | None = None,
     shape: Callable[[dict[str, Any]], Any] | None = None,
+    raw: bool = False,
 ) -> int:
     """A query's rows as a table (terminal), or as a JSON array / NDJSON (pipe) streamed
     batch by batch as DuckDB produces them, each row passed through `shape` when given.
-    Returns the number of rows."""
+    `raw`: the table shows values as they are (SQL). Returns the number of rows."""
     fmt = c.output(Format.table)
     if fmt in (Format.table, Format.tree):
         from gascorr.render.table import table
 
         rows = result.to_pylist()
         con = c.console()
-        con.print(table(rows, columns, title, width=con.width))
+        con.print(table(rows, columns, title, width=con.width, raw=raw))
         return len(rows)
     from gascorr.render import jsonout
     from gascorr.timeline import row_batches
@@ -1004,7 +1005,7 @@ def sql(
     from gascorr import query
 
     s = _open(c, paths, external=True)
-    n = _emit_rows(c, query.run_sql(s, query_text))
+    n = _emit_rows(c, query.run_sql(s, query_text), raw=True)
     return ExitStatus.FOUND if n else ExitStatus.NOTHING
 
 

@@ -537,6 +537,8 @@ NOTES: dict[str, list[str]] = {
     "sql": [
         "The views are `events`, `raw_events`, `sessions`, `requests` and `links` (see gascorr(1), THE "
         "EVENT TABLE). The query runs in DuckDB with your own permissions and may read any file you can.",
+        "Its table shows every value whole, under the query's own column names: full URLs, times to "
+        "the millisecond (or microsecond), numbers as they are.",
     ],
     "stats": [
         "Shows what is in the store: files per format and dialect, events, events without a time, "

@@ -157,6 +157,30 @@ def test_sql_runs_over_the_views_and_reports_bad_sql(cli) -> None:  # type: igno
     assert cli("sql", "SELECT * FROM events WHERE false").code == 1
 
 
+def test_sql_table_shows_values_whole(cli) -> None:  # type: ignore[no-untyped-def]
+    r = cli(
+        "sql",
+        "SELECT url, ts, duration_ms, 123456 AS n, 0.1234567 AS f, resolved_request FROM events "
+        "WHERE format = 'har' AND status = 402",
+        CHECKOUT,
+        "-f",
+        "table",
+        "--width",
+        "300",
+    )
+    assert r.code == 0, r.err
+    head, row = r.out.splitlines()[:2]
+    assert head.split() == ["url", "ts", "duration_ms", "n", "f", "resolved_request"]
+    assert row.split() == [
+        "http://localhost:8080/api/payments",
+        "2026-01-31T10:00:45.050Z",
+        "250.0",
+        "123456",
+        "0.1234567",
+        "req-002",
+    ]
+
+
 def test_store_env_var_and_flag(tmp_path: Path) -> None:
     store = tmp_path / "envstore"
     r = run_cli("ingest", CHECKOUT, env={"GASCORR_STORE": str(store)})

@@ -13,10 +13,15 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 
-def cell(key: str, v: Any) -> tuple[str, str]:
-    """(text, style) for one value of column `key`."""
+def cell(key: str, v: Any, raw: bool = False) -> tuple[str, str]:
+    """(text, style) for one value of column `key`. `raw` (a SQL result, whose columns may be
+    named anything) shows every value whole: full times and URLs, numbers as they are."""
     if v is None:
         return "", ""
+    if raw:
+        text = iso(v) if isinstance(v, datetime) else str(v)
+        style = cell(key, v)[1] if key in ("status", "level") else ""
+        return inert(text or ""), style
     if isinstance(v, datetime):
         return (iso(v) or "")[:19].replace("T", " "), ""
     if key == "url" and isinstance(v, str):
@@ -67,28 +72,37 @@ OPTIONAL = ("llm_calls", "event_count", "last_activity", "method", "kind", "tota
 
 
 def table(
-    rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None, width: int | None = None
+    rows: list[dict[str, Any]],
+    columns: list[str] | None = None,
+    title: str | None = None,
+    width: int | None = None,
+    *,
+    raw: bool = False,
 ) -> Table:
     """A table of `rows`. Within `width`, every column keeps its full text except the
     squeezable ones (URLs, service lists, messages …), which share what is left and end in
-    …; when even that does not fit, the OPTIONAL columns go first."""
+    …; when even that does not fit, the OPTIONAL columns go first. `raw`: values as they
+    are (`cell`), under the columns' own names, every column kept."""
     from rich.table import Table
     from rich.text import Text
 
     cols = list(columns or (list(rows[0].keys()) if rows else []))
 
     def natural_width(c: str) -> int:
-        return max([len(HEADERS.get(c, c))] + [Text(*cell(c, r.get(c))).cell_len for r in rows])
+        return max([len(head(c))] + [Text(*cell(c, r.get(c), raw)).cell_len for r in rows])
 
     def fixed_width(cs: list[str]) -> int:
         return sum(natural_width(c) + 2 for c in cs if c not in SQUEEZABLE) + 10 * sum(c in SQUEEZABLE for c in cs)
 
-    for opt in OPTIONAL:
+    def head(c: str) -> str:
+        return c if raw else HEADERS.get(c, c)
+
+    for opt in () if raw else OPTIONAL:
         if width is None or fixed_width(cols) <= width:
             break
         if opt in cols:
             cols.remove(opt)
-    cells = [[Text(*cell(c, r.get(c))) for c in cols] for r in rows]
+    cells = [[Text(*cell(c, r.get(c), raw)) for c in cols] for r in rows]
     natural = [natural_width(c) for c in cols]
     squeeze = [c in SQUEEZABLE for c in cols]
     fixed = sum(w + 2 for w, sq in zip(natural, squeeze, strict=True) if not sq)
@@ -100,7 +114,7 @@ def table(
         numeric = isinstance(sample, (int, float)) and not isinstance(sample, bool)
         w = min(natural[i], share) if squeeze[i] else natural[i]
         t.add_column(
-            HEADERS.get(c, c),
+            head(c),
             justify="right" if numeric else "left",
             no_wrap=True,
             overflow="ellipsis",
