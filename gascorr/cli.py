@@ -61,6 +61,13 @@ class Level(str, Enum):
     WARN = "WARN"
     ERROR = "ERROR"
     FATAL = "FATAL"
+    # the names logs use for them (stored events say WARN and FATAL)
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
+
+    @property
+    def stored(self) -> str:
+        return {"WARNING": "WARN", "CRITICAL": "FATAL"}.get(self.value, self.value)
 
 
 class SessionStatus(str, Enum):
@@ -586,7 +593,7 @@ def trace(
         typer.Option(
             "--level",
             metavar="LEVEL",
-            help="Only events at or above this level: TRACE, DEBUG, INFO, WARN, ERROR or FATAL (any case).",
+            help="Only events at or above this level: TRACE, DEBUG, INFO, WARN, ERROR or FATAL (any case; WARNING and CRITICAL also do).",
             show_default=False,
             case_sensitive=False,
         ),
@@ -642,12 +649,17 @@ def trace(
         since=_time_opt(since, tz, "--since"),
         until=_time_opt(until, tz, "--until"),
         kinds=tuple(k.value for k in include or ()),
-        min_level=level.value if level else None,
+        min_level=level.stored if level else None,
     )
     rows = _rows(query.trace(s, session=session, request=request, trace_id=trace_id, filters=filters))
     if not rows:
         what = "session" if session is not None else "request" if request is not None else "trace"
-        ENV.say(f"no events for {what} {given[0]!r} in {c.store}")
+        used = [o for o, v in (("--since", since), ("--until", until), ("--include", include), ("--level", level)) if v]
+        every = query.trace(s, session=session, request=request, trace_id=trace_id).num_rows if used else 0
+        if every:  # the id is there: say that the filters left nothing
+            ENV.say(f"none of the {every} events of {what} {given[0]!r} pass {', '.join(used)}")
+        else:
+            ENV.say(f"no events for {what} {given[0]!r} in {c.store}")
         return ExitStatus.NOTHING
     if session is not None:
         amb = _rows(query.links_for(s, session))

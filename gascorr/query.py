@@ -516,13 +516,13 @@ def _status_sql(status: str, params: dict[str, Any]) -> str:
         return "(status >= 400 OR status = 0 OR errors > 0)"
     if st == "ok":
         return "(coalesce(status, 200) BETWEEN 100 AND 399 AND errors = 0)"
-    if len(st) == 3 and st.endswith("xx") and st[0].isdigit():
+    if len(st) == 3 and st.endswith("xx") and st[0] in "12345":
         params["lo"] = int(st[0]) * 100
         return "(status >= $lo AND status < $lo + 100)"
-    if st.isdigit():
+    if st.isascii() and st.isdigit() and len(st) <= 3:  # 0: a HAR entry that failed
         params["code"] = int(st)
         return "status = $code"
-    raise QueryError(f"--status takes error, ok, a code like 502 or a class like 5xx, not {status!r}")
+    raise QueryError(f"--status takes error, ok, a code like 502 or a class from 1xx to 5xx, not {status!r}")
 
 
 def endpoints(s: Store, *, session: str | None = None, service: str | None = None) -> Rows:

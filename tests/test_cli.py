@@ -45,6 +45,8 @@ def test_unknown_id_exits_1_with_a_message_on_stderr(cli) -> None:  # type: igno
         ["trace", "--session", "a", "--request", "b", CHECKOUT],  # two ids
         ["trace", "--session", "a", "--format", "xml"],
         ["sessions", "--status", "sometimes"],
+        ["requests", "--status", "9xx", CHECKOUT],  # no such class
+        ["requests", "--status", "5021", CHECKOUT],
         ["requests", "--slowest", "0"],
         ["grep", "-E", "-F", "x"],
         ["trace", "--session", "a", "--tz", "Mars/Olympus"],
@@ -117,7 +119,11 @@ def test_filters_since_until_include_level(cli) -> None:  # type: ignore[no-unty
     assert msgs("--include", "pages", "--include", "network")[0] == "Page load: http://localhost:8080/checkout"
     # a relative --since far in the past keeps everything; now-ish keeps nothing
     assert len(msgs("--since", "5000d")) == 17
-    assert cli("trace", "--session", "session-xyz", "--since", "1m").code == 1
+    assert msgs("--level", "warning") == msgs("--level", "WARN") and len(msgs("--level", "warn")) == 4
+    assert msgs("--level", "critical") == msgs("--level", "fatal") == []
+    gone = cli("trace", "--session", "session-xyz", "--since", "1m", "--level", "info")
+    assert gone.code == 1  # the session is there; the filters leave none of it, and say so
+    assert "none of the 17 events of session 'session-xyz' pass --since, --level" in gone.err
 
 
 def test_sessions_and_requests_filters(cli) -> None:  # type: ignore[no-untyped-def]
