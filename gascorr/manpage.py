@@ -526,9 +526,11 @@ NOTES: dict[str, list[str]] = {
         "of 500 or more, else `ok`.",
     ],
     "requests": [
-        "A request's duration runs from its first event to the latest end of any of its events (an HTTP "
-        "call ends its own time after it starts), so it covers the browser-side call. `--by endpoint` "
-        "groups requests by method and URL path.",
+        "A request's duration runs from its first event to the latest end of any of its events, so it "
+        "covers the browser-side call: a HAR entry or page, a span or a record of an LLM interaction "
+        "file ends its own duration after its time, while any other event (a log line, written when "
+        "what it times is over) ends at its time. Sessions and trace headers count the same way. "
+        "`--by endpoint` groups requests by method and URL path.",
     ],
     "grep": [
         "The pattern is searched in the message unless `--field` names another column or attrs key. "
@@ -588,7 +590,7 @@ OVERVIEW_EXAMPLES = [
 SUMMARY_KEYS = {
     "started_at": "time of the first event",
     "last_activity": "time of the last event",
-    "duration_ms": "from the first event to the end of the last one, in ms",
+    "duration_ms": "from the first event to the latest end of any (a HAR entry's, span's or LLM interaction record's time plus its duration, else its time), in ms",
     "total_requests": "number of requests",
     "services_touched": "sorted list of service names",
     "errors": "number of ERROR and FATAL events",
@@ -620,7 +622,7 @@ SHAPE_KEYS: dict[str, dict[str, str]] = {
         "session_id": "the session id",
         "started_at": "time of the first event",
         "last_activity": "time of the last event",
-        "duration_ms": "from the first event to the latest end of any event (time plus duration), in ms",
+        "duration_ms": "from the first event to the latest end of any (a HAR entry's, span's or LLM interaction record's time plus its duration, else its time), in ms",
         "total_requests": "number of requests",
         "services_touched": "sorted list of service names",
         "errors": "number of ERROR and FATAL events",
@@ -638,7 +640,7 @@ SHAPE_KEYS: dict[str, dict[str, str]] = {
         "status": "HTTP status",
         "started_at": "time of the first event",
         "last_activity": "time of the last event",
-        "duration_ms": "from the first event to the latest end of any event (the HTTP call's own time included), in ms",
+        "duration_ms": "from the first event to the latest end of any (a HAR entry's, span's or LLM interaction record's time plus its duration, else its time), in ms",
         "services_touched": "sorted list of service names",
         "errors": "number of ERROR and FATAL events",
         "event_count": "number of events",

@@ -325,8 +325,13 @@ def _tokens(which: str) -> str:
     return f"coalesce({paths})"
 
 
-# The end of an event: its time plus its duration (an HTTP call, an LLM call, a span).
-_END = "(ts + to_microseconds(CAST(coalesce(duration_ms, 0) * 1000 AS BIGINT)))"
+# The end of an event (`timeline.end_ms`): its time plus its duration when its time is when
+# it began (a HAR entry or page, a span, a record of an LLM interaction file); a log line is
+# written when what it times has ended.
+_END = (
+    "(ts + CASE WHEN format = 'har' OR kind = 'span' OR dialect = 'llm-interaction' "
+    "THEN to_microseconds(CAST(coalesce(duration_ms, 0) * 1000 AS BIGINT)) ELSE INTERVAL 0 SECOND END)"
+)
 
 # One row per session. status: `error` when any event is ERROR/FATAL or any HTTP status >= 500.
 # duration_ms: from the first event to the latest end of any event (as in `trace`).

@@ -106,9 +106,18 @@ def _ms(a: datetime | None, b: datetime | None) -> float | None:
     return round((b - a).total_seconds() * 1000, 3)
 
 
+def end_ms(r: dict[str, Any]) -> float:
+    """When event `r` ended, in ms since the epoch (it has a time): its time plus its duration
+    when its time is when it began (a HAR entry or page, a span, a record of an LLM
+    interaction file). A log line is written when what it times has ended, so its
+    `duration_ms` (a request's, a call's) is already behind it."""
+    began = r.get("format") == "har" or r.get("kind") == "span" or r.get("dialect") == "llm-interaction"
+    return float(r["ts"].timestamp() * 1000 + ((r.get("duration_ms") or 0) if began else 0))
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     times = [r["ts"] for r in rows if r.get("ts") is not None]
-    ends = [r["ts"].timestamp() * 1000 + (r.get("duration_ms") or 0) for r in rows if r.get("ts") is not None]
+    ends = [end_ms(r) for r in rows if r.get("ts") is not None]
     start = min(times) if times else None
     last = max(times) if times else None
     requests = {r["resolved_request"] for r in rows if r.get("resolved_request")}

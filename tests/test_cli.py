@@ -252,3 +252,40 @@ def test_nan_and_infinity_in_logs_are_written_as_null(tmp_path: Path) -> None:
     assert [_strict(line)["line"] for line in lines] == [1, 2]  # type: ignore[index]
     r = run_cli("sql", "SELECT 'nan'::DOUBLE AS x, ['inf'::DOUBLE, 2.0] AS y", "--store", st, "-f", "json")
     assert _strict(r.out) == [{"x": None, "y": [None, 2.0]}]
+
+
+def test_a_duration_counts_a_calls_time_once(tmp_path: Path) -> None:
+    """A HAR entry is stamped when it began, so its time counts after it; a log line that
+    reports how long something took is written when it ended, so it does not."""
+    har = {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "test", "version": "1"},
+            "entries": [
+                {
+                    "startedDateTime": "2026-02-01T10:00:00.000Z",
+                    "time": 300,
+                    "request": {
+                        "method": "GET",
+                        "url": "http://x/a",
+                        "headers": [{"name": "X-Session-Id", "value": "D1"}],
+                    },
+                    "response": {"status": 200, "headers": []},
+                }
+            ],
+        }
+    }
+    (tmp_path / "b.har").write_text(json.dumps(har))
+    (tmp_path / "svc.jsonl").write_text(
+        '{"time": "2026-02-01T10:00:02.000Z", "msg": "job done", "session_id": "D1", "duration_ms": 1500}\n'
+    )
+    st = str(tmp_path / "store")
+    doc = run_cli("trace", "--session", "D1", str(tmp_path), "--store", st, "-f", "json").json()
+    assert doc["duration_ms"] == 2000.0  # to the log line's time, not 1.5 s past it
+    rows = run_cli("sessions", "--store", st, "-f", "json").json()
+    assert [r["duration_ms"] for r in rows] == [2000.0]
+    (tmp_path / "svc.jsonl").unlink()
+    st2 = str(tmp_path / "store2")
+    alone = run_cli("trace", "--session", "D1", str(tmp_path), "--store", st2, "-f", "json").json()
+    assert alone["duration_ms"] == 300.0  # the HTTP call's own time
+    assert run_cli("sessions", "--store", st2, "-f", "json").json()[0]["duration_ms"] == 300.0
