@@ -331,7 +331,10 @@ INPUTS = [
     "Text logs: the line dialect is detected per file (or forced with `--dialect`); lines that do not "
     "start an event (tracebacks, stack traces) belong to the event above them. JSON lines: field "
     "names differ per producer (`ts`, `time`, `@timestamp`; `level`, `severity`, `log.level`; nested "
-    "objects) and epoch times in s, ms, µs or ns are recognised. HAR 1.2: pages become `page` events "
+    "objects) and epoch times in s, ms, µs or ns are recognised. A file that is one JSON document "
+    'of records (a `[{...}, ...]` export, CloudTrail\'s `{"Records": [...]}`, a saved trace) gives '
+    "each record as a JSON line would, with format `json`; a document cut part-way keeps the "
+    "records before the cut. HAR 1.2: pages become `page` events "
     "and entries `http` events with method, URL, status, duration and timings; request and response "
     "headers carry ids.",
 ]

@@ -23,8 +23,13 @@ COLUMNS: list[tuple[str, str, str]] = [
         "string",
         "the input path as named (bytes that are not UTF-8 as `\\xNN`); inside archives `bundle.zip!/logs/app.log`",
     ),
-    ("line", "int64", "1-based line of the event's first line (HAR: the entry's or page's index)"),
-    ("format", "string", "`text`, `jsonl`, `har`, `otlp`"),
+    (
+        "line",
+        "int64",
+        "1-based line of the event's first line (HAR: the entry's or page's index; a JSON document "
+        "written on one line: the record's index)",
+    ),
+    ("format", "string", "`text`, `jsonl`, `json`, `har`, `otlp`"),
     ("dialect", "string", "the detected sub-format, e.g. `python-logging`, `logfmt`, `syslog`, `clf`"),
     ("kind", "string", "`log`, `http`, `page`, `llm`, `span`"),
     ("service", "string", "from a field, else from the file name (`payment-service.log` -> `payment-service`)"),

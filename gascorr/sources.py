@@ -481,7 +481,8 @@ _NUL_RUN = re.compile(rb"\x00{8,}")
 
 
 def sniff(head: bytes) -> str:
-    """`har`, `otlp`, `jsonl`, `binary` or `text`, from the first bytes of a source."""
+    """`har`, `otlp`, `json` (a JSON document of records), `jsonl`, `binary` or `text`, from
+    the first bytes of a source."""
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     if not head.strip(b"\x00 \t\r\n"):
@@ -500,8 +501,16 @@ def sniff(head: bytes) -> str:
             return "har"
         if re.search(rb'"resource(Logs|Spans)"\s*:', probe) and (doc_like or len(lines) <= 2 or b'"scope' in probe):
             return "otlp"
-        if doc_like and len(lines) > 1:
-            return "otlp" if b"resource" in probe else "jsonl"
+        if doc_like and len(lines) > 1 and re.search(rb'"resource"\s*:', probe):  # a ResourceLogs alone
+            return "otlp"
+        if _RECORDS_ARRAY.match(stripped):  # `[{` or `[` then `{` on the next line; `[]`
+            return "json"
+        # a pretty-printed object (its second line a member, not a JSON line's next object),
+        # or one line wrapping its records (CloudTrail's `{"Records": [...]}`)
+        if (doc_like and len(lines) > 1 and lines[1].lstrip()[:1] in (b'"', b"}")) or (
+            len(lines) == 1 and _WRAPPED_RECORDS.match(stripped)
+        ):
+            return "json"
     if lines:
         jsonish = sum(1 for ln in lines if ln.lstrip()[:1] == b"{")
         # other JSON values (arrays, numbers, strings, literals) among JSON objects are records
@@ -510,6 +519,10 @@ def sniff(head: bytes) -> str:
         if (jsonish + values) * 2 >= len(lines):
             return "jsonl"
     return "text"
+
+
+_RECORDS_ARRAY = re.compile(rb"\[\s*(?:\{|\]\s*$)")
+_WRAPPED_RECORDS = re.compile(rb'\{\s*"(?:Records|records|logEvents)"\s*:\s*\[')
 
 
 def _json_value(line: bytes) -> bool:

@@ -413,6 +413,10 @@ def _parse(source: Source, kind: str, ctx: ParseContext) -> Iterator[pa.Table]:
         from gascorr.parsers import jsonl
 
         yield from _with_raw(jsonl.parse(source, ctx), ctx, spans=False)
+    elif kind == "json":
+        from gascorr.parsers import jsondoc
+
+        yield from jsondoc.parse(source, ctx)
     else:
         from gascorr.parsers import text
 

@@ -24,12 +24,13 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gascorr.ids import MAX_ID, Names, is_placeholder, parse_traceparent, trace_id
-from gascorr.parsers import ParseContext, bracket_depths, read_whole
+from gascorr.parsers import ParseContext, read_whole
+from gascorr.parsers.jsondoc import DEEP, Cut, Lines, value_at, walk_array, walk_object, ws
 from gascorr.sources import service_from_name
 from gascorr.timeparse import iso_to_utc
 
@@ -69,17 +70,6 @@ def _headers(items: Any, wanted: frozenset[str]) -> list[tuple[str, str]]:
     return out
 
 
-# -- walking a possibly cut document ---------------------------------------------------------
-
-
-class _Cut(Exception):
-    """The document is cut or malformed at `pos`; `record` is where the broken record began."""
-
-    def __init__(self, pos: int, why: str, record: int | None = None, *, deep: bool = False) -> None:
-        super().__init__(why)
-        self.pos, self.why, self.record, self.deep = pos, why, record, deep
-
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -94,86 +84,9 @@ def _scrub(v: Any) -> Any:
     return v
 
 
-class _Deep:
-    """A page or entry nested too deeply for Python's JSON decoder: skipped and rejected."""
-
-
-_DEEP = _Deep()
-_WS = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder(parse_constant=str)  # NaN/Infinity stay text, so attrs stay valid JSON
-
-
-def _ws(text: str, i: int) -> int:
-    m = _WS.match(text, i)
-    return m.end() if m else i
-
-
-def _value(text: str, i: int) -> tuple[Any, int]:
-    try:
-        return _DECODER.raw_decode(text, i)
-    except json.JSONDecodeError as e:
-        raise _Cut(e.pos, e.msg) from None
-    except RecursionError:
-        raise _Cut(i, "nested too deeply", deep=True) from None
-
-
-def _skip(text: str, i: int) -> int:
-    """The index after the array or object opening at `text[i]`, found without decoding it."""
-    for depth, end in bracket_depths(text, i):
-        if depth == 0:
-            return end
-    raise _Cut(len(text), "the document ends early", i)
-
-
-def _object(text: str, i: int, member: Callable[[str, int], int]) -> int:
-    """Walk the object opening at `text[i]`; `member(key, j)` reads the value at j and returns
-    the index after it. Returns the index after the closing brace."""
-    i = _ws(text, i + 1)
-    if text.startswith("}", i):
-        return i + 1
-    while True:
-        if not text.startswith('"', i):
-            raise _Cut(i, "expected a member name")
-        key, i = _value(text, i)
-        i = _ws(text, i)
-        if not text.startswith(":", i):
-            raise _Cut(i, "expected ':'")
-        i = _ws(text, member(key, _ws(text, i + 1)))
-        if text.startswith(",", i):
-            i = _ws(text, i + 1)
-        elif text.startswith("}", i):
-            return i + 1
-        else:
-            raise _Cut(i, "expected ',' or '}'" if i < len(text) else "the document ends early")
-
-
-def _array(text: str, i: int, each: Callable[[int, int, Any], None]) -> int:
-    """Walk the array opening at `text[i]`, calling `each(start, end, value)` per element."""
-    i = _ws(text, i + 1)
-    if text.startswith("]", i):
-        return i + 1
-    while True:
-        start = i
-        try:
-            value, i = _value(text, i)
-        except _Cut as c:
-            if not c.deep:
-                c.record = start
-                raise
-            value, i = _DEEP, _skip(text, start)  # one record too deep; the others are read
-        each(start, i, value)
-        i = _ws(text, i)
-        if text.startswith(",", i):
-            i = _ws(text, i + 1)
-        elif text.startswith("]", i):
-            return i + 1
-        else:
-            raise _Cut(i, "expected ',' or ']'" if i < len(text) else "the document ends early")
-
-
 def _scan(
     text: str,
-) -> tuple[dict[str, Any] | None, list[tuple[str, int, int, Any]], _Cut | None, list[tuple[str, int]]]:
+) -> tuple[dict[str, Any] | None, list[tuple[str, int, int, Any]], Cut | None, list[tuple[str, int]]]:
     """(the `log` object's other members, its pages and entries as (key, start, end, value) in
     document order, the cut if the document is cut or malformed, and where a `pages` or
     `entries` member that is not an array stands). `log` is None when the document has no
@@ -185,8 +98,8 @@ def _scan(
     def in_log(key: str, j: int) -> int:
         assert log is not None
         if key in ("pages", "entries") and text.startswith("[", j):
-            return _array(text, j, lambda start, end, v: records.append((key, start, end, v)))
-        value, end = _value(text, j)  # (a cut here is the document's cut, not a bad member)
+            return walk_array(text, j, lambda start, end, v: records.append((key, start, end, v)))
+        value, end = value_at(text, j)  # (a cut here is the document's cut, not a bad member)
         if key in ("pages", "entries"):
             not_arrays.append((key, j))
         log[key] = value
@@ -196,33 +109,19 @@ def _scan(
         nonlocal log
         if key == "log" and text.startswith("{", j) and log is None:
             log = {}
-            return _object(text, j, in_log)
-        return _value(text, j)[1]
+            return walk_object(text, j, in_log)
+        return value_at(text, j)[1]
 
-    i = _ws(text, 0)
+    i = ws(text, 0)
     try:
         if not text.startswith("{", i):
-            raise _Cut(i, "not a JSON object")
-        end = _ws(text, _object(text, i, top))
+            raise Cut(i, "not a JSON object")
+        end = ws(text, walk_object(text, i, top))
         if end < len(text):
-            raise _Cut(end, "extra data after the document")
-    except _Cut as c:
+            raise Cut(end, "extra data after the document")
+    except Cut as c:
         return log, records, c, not_arrays
     return log, records, None, not_arrays
-
-
-class _Lines:
-    """Text line numbers of offsets, for offsets asked in increasing order (any order works)."""
-
-    def __init__(self, text: str) -> None:
-        self.text, self.pos, self.line = text, 0, 1
-
-    def at(self, pos: int) -> int:
-        if pos < self.pos:
-            self.pos, self.line = 0, 1
-        self.line += self.text.count("\n", self.pos, pos)
-        self.pos = pos
-        return self.line
 
 
 # -- records to events ---------------------------------------------------------------------------
@@ -365,7 +264,7 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     with ctx.open(source) as f:
         text = read_whole(f, ctx)
     log, records, cut, not_arrays = _scan(text)
-    lines = _Lines(text)
+    lines = Lines(text)
     if log is None and cut is None:
         ctx.reject(1, "not a HAR document: there is no top-level `log` object")
     log = log or {}
@@ -395,7 +294,7 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     for number, key, start, raw, value in numbered:
         # named by its place too: a minified capture has every record on line 1
         what = f"page {number}" if key == "pages" else f"entry {number - len(pages)}"
-        if value is _DEEP:
+        if value is DEEP:
             ctx.reject(lines.at(start), f"HAR {what} is nested too deeply to read")
             continue
         if not isinstance(value, dict):

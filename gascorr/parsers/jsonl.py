@@ -187,13 +187,22 @@ class Reading:
 
 
 def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
+    with ctx.open(source) as stream:
+        yield from parse_lines((lines_table(chunk) for chunk in read_chunks(stream, ctx)), source, ctx)
+
+
+def parse_lines(
+    tables: Iterator[pa.Table], source: Source, ctx: ParseContext, fmt: str = "jsonl"
+) -> Iterator[pa.Table]:
+    """The events of `tables` of `(n, line)` (line `n` of `source` holds `line`), each line
+    one JSON record, the events' `format` being `fmt`."""
     con = ctx.con
     session = session_from_filename(source.name)
     from gascorr.parsers import text
 
     params: dict[str, object] = {
         "source": source.name,
-        "format": "jsonl",
+        "format": fmt,
         "dialect": "json",
         "service": service_from_name(source.name),
         "session": session,
@@ -201,47 +210,44 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     }
     reading: Reading | None = None
     text_dialect: Dialect | None = None
-    with ctx.open(source) as stream:
-        for chunk in read_chunks(stream, ctx):
-            con.register("gc_lines", lines_table(chunk))
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE cls AS SELECT n, line, {CLASSIFY} AS cls FROM ({unnest_sql('gc_lines')})"
+    for lines in tables:
+        con.register("gc_lines", lines)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE cls AS SELECT n, line, {CLASSIFY} AS cls FROM ({unnest_sql('gc_lines')})"
+        )
+        con.unregister("gc_lines")
+        _mark_deep(con, "cls", ("n",))
+        counts = dict(con.execute("SELECT cls, count(*) FROM cls GROUP BY cls").fetchall())
+        ctx.lines += sum(counts.values())
+        ctx.blank += counts.get("blank", 0)
+        if reading is None and counts.get("obj"):
+            rows = con.execute(f"SELECT line FROM cls WHERE cls = 'obj' ORDER BY n LIMIT {SAMPLE_OBJECTS}").fetchall()
+            reading = Reading(ctx, _objects_of([line for (line,) in rows]))
+            ctx.dialect = reading.family
+            params["dialect"] = reading.family
+        for cls, why in REJECTED_CLASSES:
+            if counts.get(cls):
+                bad = con.execute(f"SELECT n FROM cls WHERE cls = '{cls}' ORDER BY n LIMIT 20").fetchall()
+                ctx.reject_lines([n for (n,) in bad], why, total=counts[cls])
+        if counts.get("obj") and reading is not None:
+            yield from _objects(con, reading, ctx, params)
+        if counts.get("text"):
+            if text_dialect is None:
+                sample_lines = [
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT line FROM cls WHERE cls = 'text' ORDER BY n LIMIT {text.SAMPLE_LINES}"
+                    ).fetchall()
+                ]
+                text_dialect = text.detect(sample_lines)
+            yield text.parse_rows(
+                con,
+                "SELECT n, line, NULL::VARCHAR AS svc0, NULL::VARCHAR AS ts0 FROM cls WHERE cls = 'text'",
+                text_dialect,
+                ctx,
+                params,
+                label="text-line",
             )
-            con.unregister("gc_lines")
-            _mark_deep(con, "cls", ("n",))
-            counts = dict(con.execute("SELECT cls, count(*) FROM cls GROUP BY cls").fetchall())
-            ctx.lines += sum(counts.values())
-            ctx.blank += counts.get("blank", 0)
-            if reading is None and counts.get("obj"):
-                rows = con.execute(
-                    f"SELECT line FROM cls WHERE cls = 'obj' ORDER BY n LIMIT {SAMPLE_OBJECTS}"
-                ).fetchall()
-                reading = Reading(ctx, _objects_of([line for (line,) in rows]))
-                ctx.dialect = reading.family
-                params["dialect"] = reading.family
-            for cls, why in REJECTED_CLASSES:
-                if counts.get(cls):
-                    bad = con.execute(f"SELECT n FROM cls WHERE cls = '{cls}' ORDER BY n LIMIT 20").fetchall()
-                    ctx.reject_lines([n for (n,) in bad], why, total=counts[cls])
-            if counts.get("obj") and reading is not None:
-                yield from _objects(con, reading, ctx, params)
-            if counts.get("text"):
-                if text_dialect is None:
-                    sample_lines = [
-                        r[0]
-                        for r in con.execute(
-                            f"SELECT line FROM cls WHERE cls = 'text' ORDER BY n LIMIT {text.SAMPLE_LINES}"
-                        ).fetchall()
-                    ]
-                    text_dialect = text.detect(sample_lines)
-                yield text.parse_rows(
-                    con,
-                    "SELECT n, line, NULL::VARCHAR AS svc0, NULL::VARCHAR AS ts0 FROM cls WHERE cls = 'text'",
-                    text_dialect,
-                    ctx,
-                    params,
-                    label="text-line",
-                )
     con.execute("DROP TABLE IF EXISTS cls")
     if not ctx.dialect:
         ctx.dialect = "json"

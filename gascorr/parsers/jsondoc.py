@@ -1,0 +1,216 @@
+"""JSON documents: a walker that reads a possibly cut document record by record, and the
+parser of JSON documents that hold log records (`[{...}, {...}]` exports, CloudTrail's
+`{"Records": [...]}`), whose records are read as JSON lines are.
+
+The walker (`walk_object`, `walk_array`) decodes one member or element at a time with the C
+JSON scanner, so a document cut part-way (a crashed job's half-written export) still
+yields every complete record before the cut, and the cut is located at its text line. HAR
+captures are walked the same way (`parsers.har`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from gascorr.parsers import ParseContext, bracket_depths, read_whole
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from gascorr.sources import Source
+
+
+class Cut(Exception):
+    """The document is cut or malformed at `pos`; `record` is where the broken record began."""
+
+    def __init__(self, pos: int, why: str, record: int | None = None, *, deep: bool = False) -> None:
+        super().__init__(why)
+        self.pos, self.why, self.record, self.deep = pos, why, record, deep
+
+
+class Deep:
+    """A record nested too deeply for Python's JSON decoder: skipped and rejected."""
+
+
+DEEP = Deep()
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder(parse_constant=str)  # NaN/Infinity stay text, so HAR attrs stay valid JSON
+
+
+def ws(text: str, i: int) -> int:
+    m = _WS.match(text, i)
+    return m.end() if m else i
+
+
+def value_at(text: str, i: int) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(text, i)
+    except json.JSONDecodeError as e:
+        raise Cut(e.pos, e.msg) from None
+    except RecursionError:
+        raise Cut(i, "nested too deeply", deep=True) from None
+
+
+def skip(text: str, i: int) -> int:
+    """The index after the array or object opening at `text[i]`, found without decoding it."""
+    for depth, end in bracket_depths(text, i):
+        if depth == 0:
+            return end
+    raise Cut(len(text), "the document ends early", i)
+
+
+def walk_object(text: str, i: int, member: Callable[[str, int], int]) -> int:
+    """Walk the object opening at `text[i]`; `member(key, j)` reads the value at j and returns
+    the index after it. Returns the index after the closing brace."""
+    i = ws(text, i + 1)
+    if text.startswith("}", i):
+        return i + 1
+    while True:
+        if not text.startswith('"', i):
+            raise Cut(i, "expected a member name")
+        key, i = value_at(text, i)
+        i = ws(text, i)
+        if not text.startswith(":", i):
+            raise Cut(i, "expected ':'")
+        i = ws(text, member(key, ws(text, i + 1)))
+        if text.startswith(",", i):
+            i = ws(text, i + 1)
+        elif text.startswith("}", i):
+            return i + 1
+        else:
+            raise Cut(i, "expected ',' or '}'" if i < len(text) else "the document ends early")
+
+
+def walk_array(text: str, i: int, each: Callable[[int, int, Any], None]) -> int:
+    """Walk the array opening at `text[i]`, calling `each(start, end, value)` per element."""
+    i = ws(text, i + 1)
+    if text.startswith("]", i):
+        return i + 1
+    while True:
+        start = i
+        try:
+            value, i = value_at(text, i)
+        except Cut as c:
+            if not c.deep:
+                c.record = start
+                raise
+            value, i = DEEP, skip(text, start)  # one record too deep; the others are read
+        each(start, i, value)
+        i = ws(text, i)
+        if text.startswith(",", i):
+            i = ws(text, i + 1)
+        elif text.startswith("]", i):
+            return i + 1
+        else:
+            raise Cut(i, "expected ',' or ']'" if i < len(text) else "the document ends early")
+
+
+class Lines:
+    """Text line numbers of offsets, for offsets asked in increasing order (any order works)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.pos, self.line = text, 0, 1
+
+    def at(self, pos: int) -> int:
+        if pos < self.pos:
+            self.pos, self.line = 0, 1
+        self.line += self.text.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+# -- JSON documents of records ---------------------------------------------------------------
+
+# Members of a top-level object that hold its records: CloudTrail's and Azure's `Records`,
+# CloudWatch Logs exports' `logEvents`, and the names APIs export lists under.
+WRAPPERS = ("Records", "records", "logEvents", "events", "logs", "entries", "items", "data", "hits", "results")
+BATCH = 8192  # records per statement
+
+
+def records(text: str) -> tuple[list[tuple[int, int, Any]], Cut | None, str]:
+    """(the records of a JSON document as (start, end, value), the cut if it is cut or
+    malformed, where they were found): the elements of a top-level array; of a top-level
+    object, the elements of its first member named in WRAPPERS that is an array, else the
+    object itself."""
+    found: list[tuple[int, int, Any]] = []
+    where = "the document"
+
+    def each(start: int, end: int, value: Any) -> None:
+        found.append((start, end, value))
+
+    i = ws(text, 0)
+    try:
+        if text.startswith("[", i):
+            where = "the top-level array"
+            end = walk_array(text, i, each)
+        elif text.startswith("{", i):
+            whole: dict[str, Any] = {}
+
+            def member(key: str, j: int) -> int:
+                nonlocal where
+                if where == "the document" and key in WRAPPERS and text.startswith("[", j):  # the first
+                    where = f"`{key}`"
+                    return walk_array(text, j, each)
+                value, after = value_at(text, j)
+                whole[key] = value
+                return after
+
+            end = walk_object(text, i, member)
+            if where == "the document":
+                found.append((i, end, whole))
+        else:
+            raise Cut(i, "not a JSON array or object")
+        end = ws(text, end)
+        if end < len(text):
+            raise Cut(end, "extra data after the document")
+    except Cut as c:
+        return found, c, where
+    return found, None, where
+
+
+def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
+    """Events of a JSON document's records, each read as a JSON line is (`jsonl.parse_lines`).
+
+    A record's `line` is the text line it starts on; when records share a line (a document
+    written on one line), every record's is its 1-based place in the document instead.
+    `lines` counts records and rejects, as for HAR."""
+    import pyarrow as pa
+
+    from gascorr.parsers import jsonl
+
+    with ctx.open(source) as f:
+        text = read_whole(f, ctx)
+    found, cut, where = records(text)
+    lines = Lines(text)
+    starts = [lines.at(start) for start, _, _ in found]
+    numbers = starts if len(set(starts)) == len(starts) else list(range(1, len(found) + 1))
+    if cut is not None:
+        kept = f"{len(found)} record{'s' if len(found) != 1 else ''}"
+        at = lines.at(cut.record if cut.record is not None else cut.pos)
+        ctx.reject(
+            at, f"the JSON document is cut or malformed here ({cut.why}); the {kept} of {where} before it are kept"
+        )
+        ctx.lines += 1
+
+    def tables() -> Iterator[pa.Table]:
+        ns: list[int] = []
+        texts: list[str] = []
+        for n, (start, end, value) in zip(numbers, found, strict=True):
+            if value is DEEP:
+                ctx.reject(n, "a JSON record nested too deeply to read")
+                ctx.lines += 1
+                continue
+            raw = text[start:end]
+            # a JSON string holds no raw line break: outside strings, they are only spacing
+            ns.append(n)
+            texts.append(raw.replace("\r", " ").replace("\n", " ") if "\n" in raw or "\r" in raw else raw)
+            if len(ns) == BATCH:
+                yield pa.table({"n": pa.array(ns, pa.int64()), "line": pa.array(texts, pa.large_string())})
+                ns, texts = [], []
+        if ns:
+            yield pa.table({"n": pa.array(ns, pa.int64()), "line": pa.array(texts, pa.large_string())})
+
+    yield from jsonl.parse_lines(tables(), source, ctx, fmt="json")

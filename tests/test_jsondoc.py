@@ -1,0 +1,112 @@
+"""JSON documents of records: a `[{...}, ...]` export, an object wrapping its records
+(`{"Records": [...]}`), a single pretty-printed record. Each record is read as a JSON line is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, run_cli
+
+COLS = "ts, level, kind, service, message, session_id, request_id, trace_id, span_id, method, url, status"
+
+
+def _ingest(path: Path, store: Path) -> dict[str, object]:
+    r = run_cli("ingest", str(path), "--store", str(store), "-q", "-f", "json")
+    assert r.code == 0, r.err
+    return r.json()  # type: ignore[no-any-return]
+
+
+def _rows(store: Path, cols: str = COLS) -> list[dict[str, object]]:
+    r = run_cli("sql", f"SELECT {cols} FROM events ORDER BY ts, message", "--store", str(store), "-f", "json")
+    assert r.code == 0, r.err
+    return r.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("indent", [2, None], ids=["pretty", "one line"])
+def test_an_array_export_reads_as_its_json_lines(tmp_path: Path, indent: int | None) -> None:
+    """The records of a JSON-lines fixture, exported as one JSON array, give the same events."""
+    lines = (FIXTURES / "checkout" / "inventory-service.jsonl").read_text().splitlines()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "inventory-service.jsonl").write_text("\n".join(lines) + "\n")
+    doc = tmp_path / "b" / "inventory-service.json"
+    doc.write_text(json.dumps([json.loads(line) for line in lines], indent=indent))
+    want = _ingest(tmp_path / "a", tmp_path / "sa")
+    got = _ingest(tmp_path / "b", tmp_path / "sb")
+    assert got["files"][0]["format"] == "json"  # type: ignore[index]
+    assert got["events"] == want["events"] == len(lines)
+    assert _rows(tmp_path / "sb") == _rows(tmp_path / "sa")
+    attrs = _rows(tmp_path / "sb", "attrs")
+    assert [json.loads(a["attrs"]) for a in attrs] == [json.loads(a["attrs"]) for a in _rows(tmp_path / "sa", "attrs")]
+    numbers = [r["line"] for r in _rows(tmp_path / "sb", "line")]
+    if indent:  # each record's first text line
+        text = doc.read_text().splitlines()
+        assert all(text[n - 1].strip() == "{" for n in numbers)
+    else:  # all on line 1: each record's place
+        assert sorted(numbers) == list(range(1, len(lines) + 1))
+
+
+def test_records_wrapped_in_an_object(tmp_path: Path) -> None:
+    """CloudTrail writes `{"Records": [...]}` on one line; the records are the events."""
+    [record] = [json.loads(line) for line in (FIXTURES / "dialects" / "cloudtrail.jsonl").read_text().splitlines()]
+    other = {**record, "EventId": "e-2", "CloudTrailEvent": record["CloudTrailEvent"].replace("ct-req-1", "ct-req-2")}
+    records = [record, other]
+    (tmp_path / "trail.json").write_text(json.dumps({"Records": records}))
+    got = _ingest(tmp_path / "trail.json", tmp_path / "s")
+    assert got["events"] == len(records) > 1
+    rows = _rows(tmp_path / "s", "request_id, message")
+    assert {r["request_id"] for r in rows} == {"ct-req-1", "ct-req-2"}
+
+
+def test_a_cut_document_keeps_the_records_before_the_cut(tmp_path: Path) -> None:
+    records = [{"time": f"2026-02-01T10:00:0{i}Z", "msg": f"step {i}", "session_id": "C1"} for i in range(5)]
+    text = json.dumps(records, indent=2)
+    doc = tmp_path / "crashed.json"
+    doc.write_text(text[: text.index('"step 3"')])  # the exporter died inside record 4
+    r = run_cli("ingest", str(doc), "--store", str(tmp_path / "s"), "-q", "-f", "json")
+    assert r.code == 0, r.err
+    [entry] = r.json()["files"]
+    assert (entry["events"], entry["rejected"], entry["lines"]) == (3, 1, 4)
+    line = text.count("\n", 0, text.rindex("{", 0, text.index('"step 3"'))) + 1  # where record 4 opens
+    assert f"crashed.json:{line}: rejected: the JSON document is cut or malformed here" in r.err
+    assert "the 3 records of the top-level array before it are kept" in r.err
+    trace = run_cli("trace", "--session", "C1", "--store", str(tmp_path / "s"), "-f", "json").json()
+    assert [e["message"] for e in trace["events"]] == ["step 0", "step 1", "step 2"]
+
+
+def test_a_single_pretty_printed_record_is_one_event(tmp_path: Path) -> None:
+    doc = tmp_path / "event.json"
+    doc.write_text(
+        json.dumps({"time": "2026-02-01T10:00:00Z", "level": "error", "msg": "boom", "request_id": "R7"}, indent=2)
+    )
+    got = _ingest(doc, tmp_path / "s")
+    assert got["events"] == 1
+    assert _rows(tmp_path / "s", "line, level, message, request_id") == [
+        {"line": 1, "level": "ERROR", "message": "boom", "request_id": "R7"}
+    ]
+
+
+def test_values_that_are_not_objects_are_rejected(tmp_path: Path) -> None:
+    doc = tmp_path / "mixed.json"
+    doc.write_text('[{"msg": "a"}, 42, "text", {"msg": "b"}]')
+    r = run_cli("ingest", str(doc), "--store", str(tmp_path / "s"), "-q", "-f", "json")
+    [entry] = r.json()["files"]
+    assert (entry["events"], entry["rejected"], entry["lines"]) == (2, 2, 4)
+    assert "mixed.json:2: rejected: a JSON value that is not an object" in r.err
+
+
+def test_a_saved_trace_reads_back_as_its_events(tmp_path: Path) -> None:
+    """`gascorr trace ... > saved.json` keeps a session; ingesting the file gives its events."""
+    r = run_cli("trace", "--session", "session-xyz", str(FIXTURES / "checkout"), "--store", str(tmp_path / "s"))
+    assert r.code == 0, r.err
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "session.json").write_text(r.out)
+    got = _ingest(tmp_path / "saved", tmp_path / "s2")
+    assert got["events"] == len(r.json()["events"]) == 17
+    again = run_cli("trace", "--session", "session-xyz", "--store", str(tmp_path / "s2"), "-f", "json").json()
+    # every event that carries an id of its own links again; a page joined its session
+    # through its HAR requests, which a saved trace does not keep
+    carried = [e["message"] for e in r.json()["events"] if e["session_id"] or e["request_id"] or e["trace_id"]]
+    assert [e["message"] for e in again["events"]] == carried and len(carried) == 16
