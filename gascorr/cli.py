@@ -391,8 +391,8 @@ def _report(r: IngestReport, quiet: bool) -> None:
             ENV.say(f"{f.source}: … {f.rejected - len(f.rejects)} more rejected lines")
     if not quiet and (r.parsed or r.warnings):
         ENV.say(
-            f"ingested {len(r.parsed)} file{'s' if len(r.parsed) != 1 else ''} "
-            f"({r.events:,} events, {r.rejected:,} rejected lines), {r.unchanged} unchanged"
+            f"ingested {_counted(len(r.parsed), 'file')} "
+            f"({_counted(r.events, 'event')}, {_counted(r.rejected, 'rejected line')}), {r.unchanged} unchanged"
             + (f"; only the lines appended to {len(r.appended)} of them were parsed" if r.appended else "")
             + (f"; {len(r.unreadable)} could not be read" if r.unreadable else "")
         )
@@ -1070,6 +1070,11 @@ def stats(
             for r in f["rejects"][:5]:
                 ENV.say(f"{f['source']}:{r['line']}: rejected: {r['why']}")
     return ExitStatus.FOUND if st["files"] else ExitStatus.NOTHING
+
+
+def _counted(n: int, thing: str) -> str:
+    """`1 event`, `2,500 events`."""
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
 
 
 # ---- entry point ----------------------------------------------------------------------

@@ -764,7 +764,7 @@ JSON_FOR: dict[str, list[tuple[str, str]]] = {
         ),
     ],
     "sql": [],
-    "stats": [("stats", "One object:")],
+    "stats": [("stats", "One object (`--format ndjson`: the `per_file` objects, one per line):")],
     "ingest": [("ingest", "With `--format json`, one object:")],
 }
 SQL_JSON = "An array with one object per row, keyed by the query's column names (NDJSON: one per line)."
