@@ -954,6 +954,14 @@ def _id_names(doc: Roff) -> None:
             doc.pre("\n".join(value))
         else:
             doc.item(esc(label), ", ".join(bold(v) for v in value) + ".")
+    from gascorr.parsers.fields import EXTRA_ID_NAMES
+
+    roles = {"session": "session", "request": "request", "span": "span", "parent": "parent span"}
+    doc.para(
+        "JSON keys that real producers use as ids are read too: "
+        + "; ".join(f"{roles[r]}: " + ", ".join(f"`{k}`" for k in keys) for r, keys in EXTRA_ID_NAMES.items())
+        + "."
+    )
     shown = sorted(p for p in PLACEHOLDERS if p)
     doc.para(
         "Placeholders are not ids: an empty value, "

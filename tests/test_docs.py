@@ -83,6 +83,15 @@ def test_overview_page_lists_columns_and_id_names() -> None:
         assert f"\\fB{name}\\fR" in text
 
 
+def test_the_extra_id_names_are_documented() -> None:
+    from gascorr.parsers.fields import EXTRA_ID_NAMES
+
+    keys = [k for keys in EXTRA_ID_NAMES.values() for k in keys]
+    text, readme = page("gascorr.1"), README.read_text()
+    assert [k for k in keys if f"\\fB{roff(k)}\\fR" not in text] == []
+    assert [k for k in keys if f"`{k}`" not in readme] == []
+
+
 def test_man_pages_are_what_the_generator_writes_now() -> None:
     stale = manpage.stale(MAN)
     assert not stale, f"man pages out of date: {stale}; run: python -m gascorr.manpage man/"
