@@ -657,7 +657,7 @@ def trace(
         used = [o for o, v in (("--since", since), ("--until", until), ("--include", include), ("--level", level)) if v]
         every = query.trace(s, session=session, request=request, trace_id=trace_id).num_rows if used else 0
         if every:  # the id is there: say that the filters left nothing
-            ENV.say(f"none of the {every} events of {what} {given[0]!r} pass {', '.join(used)}")
+            ENV.say(f"none of the {_counted(every, 'event')} of {what} {given[0]!r} pass {', '.join(used)}")
         else:
             ENV.say(f"no events for {what} {given[0]!r} in {c.store}")
         return ExitStatus.NOTHING

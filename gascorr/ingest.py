@@ -389,7 +389,8 @@ def ingest(
         # longer holds go (an archive that cannot be read now finds no members, and keeps them)
         read = {s.key[: -len(s.member) - 2] for s in sources if s.member is not None}
         found = set(report.keys)
-        for key in [k for k in m.files if k not in found and _in_archive(k, read)]:
+        # (a plain file `x.zip!/a.log`, under a directory named `x.zip!`, is no member)
+        for key in [k for k in m.files if k not in found and _in_archive(k, read) and not os.path.isfile(k)]:
             gone = m.files.pop(key)
             report.warnings.append(f"{printable(gone.source)}: no longer in its archive: its events are removed")
             changed = changed or bool(gone.pairs())

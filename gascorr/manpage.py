@@ -315,7 +315,8 @@ DESCRIPTION = [
     "gascorr is a log correlator over files. Point it at a folder of logs and captures "
     "(CI artifacts, a support bundle, a laptop's `logs/`) and ask what happened in one session, "
     "to one request, or along one trace.",
-    "It reads plain-text logs, JSON-lines logs, OpenTelemetry JSON and HAR captures, sniffs each "
+    "It reads plain-text logs, JSON-lines logs, JSON documents of records, OpenTelemetry JSON and HAR "
+    "captures, sniffs each "
     "file's kind from its content, and normalizes every record into one event table stored as "
     "Parquet (see THE EVENT TABLE). Events are linked through the ids they carry (see CORRELATION "
     "IDS): a backend line that carries only a trace id joins the session of the browser request "
@@ -382,8 +383,8 @@ OUTPUT = [
     "Times are shown and written in UTC. Times in logs written without an offset are read as UTC "
     "unless `--tz` names another zone. A time written without a year (syslog) or without a date "
     "takes them from when its file was last written: its modification time, or for a `.zip` "
-    "member the member's own time, not the archive's. `--since` and `--until` take ISO-8601 times "
-    "or times relative to now (`10m`, `2h`, `3d`).",
+    "member the member's own time (its zip date and time read in `--tz`), not the archive's. "
+    "`--since` and `--until` take ISO-8601 times or times relative to now (`10m`, `2h`, `3d`).",
 ]
 
 BAD_INPUT = [

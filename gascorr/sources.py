@@ -32,9 +32,10 @@ logs in UTF-16) is read as UTF-8, transcoded as it streams; code units that are 
 become U+FFFD. Such a file is always parsed whole, never from where it ended.
 
 `sniff(head)` decides a source's kind from its first bytes, never from its extension alone:
-a JSON document with `log.entries` is a HAR, an OTLP/JSON document is `otlp`, lines that are
-mostly JSON objects are `jsonl`, bytes that are mostly not text are `binary`, and anything
-else is `text`.
+a JSON document with `log.entries` is a HAR, an OTLP/JSON document is `otlp`, another JSON
+document (an array of records, a pretty-printed object, one JSON value after another) is
+`json`, lines that are mostly JSON objects are `jsonl`, bytes that are mostly not text are
+`binary`, and anything else is `text`.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import IO, Any, cast
 
 from gascorr.display import human_size, printable
@@ -88,7 +89,9 @@ class Source:
     warnings: list[str] = field(default_factory=list)
     skip: str | None = None  # why the source is listed but cannot be read (an encrypted member)
     offset: int = 0  # a plain file is read from here (the bytes appended since the last ingest)
-    written: float | None = None  # a zip member: when it was last written, as its entry says
+    # a zip member: when it was last written, as its entry says (a naive datetime: zip's own
+    # date and time, in the zone of whoever zipped it)
+    written: float | datetime | None = None
 
     @property
     def limit(self) -> int:
@@ -391,11 +394,12 @@ def _zip_sources(display: str, path: str, real: str, st: os.stat_result, warning
     yield from found
 
 
-def member_written(info: zipfile.ZipInfo) -> float | None:
-    """When a zip member was last written (Unix time): the UTC time of its extended
-    timestamp field (0x5455, which Info-ZIP writes) when it has one, else its DOS date and
-    time read as UTC (zip records no zone); None for the DOS epoch, 1980-01-01 00:00, that
-    tools write when they record no time.
+def member_written(info: zipfile.ZipInfo) -> float | datetime | None:
+    """When a zip member was last written: the Unix time of its extended timestamp field
+    (0x5455, which Info-ZIP writes; UTC) when it has one, else its DOS date and time as a
+    naive datetime (zip records no zone: `parsers.text.ref_time` reads it in `--tz`, as log
+    times without an offset are read); None for the DOS epoch, 1980-01-01 00:00, that tools
+    write when they record no time.
 
     An archive's own mtime is when it was made or downloaded, which may be days after the
     logs inside were written: a time without a year or a date is completed from this one."""
@@ -409,7 +413,7 @@ def member_written(info: zipfile.ZipInfo) -> float | None:
     if tuple(info.date_time) <= (1980, 1, 1, 0, 0, 0):
         return None
     try:
-        return datetime(*info.date_time, tzinfo=UTC).timestamp()
+        return datetime(*info.date_time)
     except ValueError:  # a damaged entry: day 0, month 13
         return None
 
@@ -501,15 +505,18 @@ def sniff(head: bytes) -> str:
             return "har"
         if re.search(rb'"resource(Logs|Spans)"\s*:', probe) and (doc_like or len(lines) <= 2 or b'"scope' in probe):
             return "otlp"
-        if doc_like and len(lines) > 1 and re.search(rb'"resource"\s*:', probe):  # a ResourceLogs alone
-            return "otlp"
-        if _RECORDS_ARRAY.match(stripped):  # `[{` or `[` then `{` on the next line; `[]`
-            return "json"
-        # a pretty-printed object (its second line a member, not a JSON line's next object),
-        # or one line wrapping its records (CloudTrail's `{"Records": [...]}`)
-        if (doc_like and len(lines) > 1 and lines[1].lstrip()[:1] in (b'"', b"}")) or (
-            len(lines) == 1 and _WRAPPED_RECORDS.match(stripped)
-        ):
+        if stripped[:1] == b"{" and doc_like and len(lines) > 1 and re.search(rb'"resource"\s*:', probe):
+            return "otlp"  # a ResourceLogs object alone
+        # `[{`, or `[` then `{` on the next line, or `[]`; a pretty-printed object (its second
+        # line a member, not a JSON line's next object); one line wrapping its records
+        # (CloudTrail's `{"Records": [...]}`): when the first value is JSON and what follows
+        # it is more JSON values (`jq .` output) or nothing, not text
+        looks = (
+            _RECORDS_ARRAY.match(stripped)
+            or (doc_like and len(lines) > 1 and lines[1].lstrip()[:1] in (b'"', b"}"))
+            or (len(lines) == 1 and _WRAPPED_RECORDS.match(stripped))
+        )
+        if looks and _json_values(probe):
             return "json"
     if lines:
         jsonish = sum(1 for ln in lines if ln.lstrip()[:1] == b"{")
@@ -523,6 +530,22 @@ def sniff(head: bytes) -> str:
 
 _RECORDS_ARRAY = re.compile(rb"\[\s*(?:\{|\]\s*$)")
 _WRAPPED_RECORDS = re.compile(rb'\{\s*"(?:Records|records|logEvents)"\s*:\s*\[')
+
+
+def _json_values(probe: bytes) -> bool:
+    """Whether `probe` (a file's first bytes) opens with a JSON value followed by nothing
+    or by another JSON array or object. A first value longer than the probe counts."""
+    from gascorr.parsers import bracket_depths
+
+    text = probe.decode("utf-8", "replace")
+    end = next((at for depth, at in bracket_depths(text) if depth == 0), None)
+    if end is None:
+        return True
+    try:
+        json.loads(text[:end])
+    except (ValueError, RecursionError):
+        return False
+    return text[end:].lstrip()[:1] in ("", "{", "[")
 
 
 def _json_value(line: bytes) -> bool:
@@ -560,7 +583,8 @@ def _looks_binary(sample: bytes) -> bool:
 def service_from_name(name: str) -> str:
     """`logs/payment-service.log.1.gz` -> `payment-service`; LLM `session_<id>.jsonl` -> its folder."""
     base = name.rsplit("!/", 1)[-1]
-    parts = base.replace("\\", "/").split("/")
+    # a Windows separator, not the `\\xNN` of a name's byte that is not UTF-8 (`_as_text`)
+    parts = re.sub(r"\\(?!x[0-9a-f]{2})", "/", base).split("/")
     fn = parts[-1]
     stem = fn
     while True:

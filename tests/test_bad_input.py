@@ -167,6 +167,7 @@ def test_file_names_that_are_not_utf8_keep_their_events(tmp_path: Path) -> None:
     assert r.code == 0, r.err
     names = {Path(e["source"]).name for e in r.json()["events"]}
     assert names == {"caf\\xe9.log", "caf\\xe8.jsonl"}
+    assert {e["service"] for e in r.json()["events"]} == {"caf\\xe9", "caf\\xe8"}
     r = run_cli("ingest", str(folder), "--store", st, "-q", "-f", "json")
     assert r.code == 0 and r.json()["unchanged"] == 3, r.err
 

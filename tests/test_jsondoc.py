@@ -97,16 +97,58 @@ def test_values_that_are_not_objects_are_rejected(tmp_path: Path) -> None:
     assert "mixed.json:2: rejected: a JSON value that is not an object" in r.err
 
 
-def test_a_saved_trace_reads_back_as_its_events(tmp_path: Path) -> None:
-    """`gascorr trace ... > saved.json` keeps a session; ingesting the file gives its events."""
-    r = run_cli("trace", "--session", "session-xyz", str(FIXTURES / "checkout"), "--store", str(tmp_path / "s"))
-    assert r.code == 0, r.err
-    (tmp_path / "saved").mkdir()
-    (tmp_path / "saved" / "session.json").write_text(r.out)
-    got = _ingest(tmp_path / "saved", tmp_path / "s2")
-    assert got["events"] == len(r.json()["events"]) == 17
-    again = run_cli("trace", "--session", "session-xyz", "--store", str(tmp_path / "s2"), "-f", "json").json()
-    # every event that carries an id of its own links again; a page joined its session
-    # through its HAR requests, which a saved trace does not keep
-    carried = [e["message"] for e in r.json()["events"] if e["session_id"] or e["request_id"] or e["trace_id"]]
-    assert [e["message"] for e in again["events"]] == carried and len(carried) == 16
+def test_concatenated_documents_each_give_their_records(tmp_path: Path) -> None:
+    """`jq .` writes one pretty object after another; a JSON-lines file may have a record
+    over two lines. Every object is a record."""
+    docs = [{"time": f"2026-02-01T10:00:0{i}Z", "msg": f"m{i}", "request_id": "J1"} for i in range(3)]
+    (tmp_path / "jq.json").write_text("\n".join(json.dumps(d, indent=2) for d in docs) + "\n")
+    got = _ingest(tmp_path / "jq.json", tmp_path / "s")
+    assert (got["events"], got["rejected_lines"]) == (3, 0)
+    assert [r["message"] for r in _rows(tmp_path / "s", "message")] == ["m0", "m1", "m2"]
+    two = tmp_path / "two.jsonl"
+    two.write_text('{"time": "2026-02-01T10:00:00Z",\n "msg": "a"}\n{"msg": "b"}\n{"msg": "c"}\n')
+    assert _ingest(two, tmp_path / "s2")["events"] == 3
+
+
+def test_a_record_that_holds_a_list_stays_one_record(tmp_path: Path) -> None:
+    """A wrapper name (`items`, `results`) inside a record with a time of its own is a field."""
+    for name, value in (("items", [{"sku": "a"}, {"sku": "b"}]), ("results", []), ("data", [1, 2])):
+        doc = tmp_path / f"{name}.json"
+        doc.write_text(json.dumps({"ts": "2026-02-01T10:00:00Z", "level": "error", "msg": "x", name: value}, indent=2))
+        store = tmp_path / f"s-{name}"
+        got = _ingest(doc, store)
+        assert (got["events"], got["rejected_lines"]) == (1, 0), name
+        assert _rows(store, "level, message") == [{"level": "ERROR", "message": "x"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "format"),
+    [
+        ('{\n  "config": "loaded",\n  "port": 8080\n}\n2024-01-01 10:00:00 INFO started\n', "text"),
+        ("[{worker-1}] 2024-01-01 10:00:00 INFO started\n[{worker-2}] 2024-01-01 10:00:01 INFO up\n", "text"),
+        ('{"msg": "a"}\n{"msg": "b"}\n', "jsonl"),
+    ],
+    ids=["json banner then text", "text lines that open with [{", "json lines"],
+)
+def test_only_json_documents_sniff_as_json(text: str, format: str) -> None:
+    from gascorr.sources import sniff
+
+    assert sniff(text.encode()) == format
+
+
+def test_a_pretty_gcp_export_is_json_not_otlp(tmp_path: Path) -> None:
+    """`gcloud logging read --format=json`: records with a `resource` key, in a pretty array."""
+    recs = [
+        {
+            "insertId": f"i{i}",
+            "resource": {"type": "k8s_container", "labels": {"pod_name": "web"}},
+            "timestamp": f"2026-02-01T10:00:0{i}Z",
+            "severity": "ERROR",
+            "jsonPayload": {"message": f"boom {i}", "request_id": "G1"},
+        }
+        for i in range(3)
+    ]
+    (tmp_path / "gcp.json").write_text(json.dumps(recs, indent=2))
+    got = _ingest(tmp_path / "gcp.json", tmp_path / "s")
+    assert got["files"][0]["format"] == "json" and got["events"] == 3  # type: ignore[index]
+    assert {r["level"] for r in _rows(tmp_path / "s", "level")} == {"ERROR"}

@@ -29,6 +29,7 @@ class Cut(Exception):
     def __init__(self, pos: int, why: str, record: int | None = None, *, deep: bool = False) -> None:
         super().__init__(why)
         self.pos, self.why, self.record, self.deep = pos, why, record, deep
+        self.where: str | None = None  # in a JSON document, where the records before it were
 
 
 class Deep:
@@ -132,43 +133,67 @@ BATCH = 8192  # records per statement
 
 def records(text: str) -> tuple[list[tuple[int, int, Any]], Cut | None, str]:
     """(the records of a JSON document as (start, end, value), the cut if it is cut or
-    malformed, where they were found): the elements of a top-level array; of a top-level
-    object, the elements of its first member named in WRAPPERS that is an array, else the
-    object itself."""
+    malformed, where the last records were found).
+
+    The text may hold several JSON values one after another (`jq .` output, JSON lines with
+    a record written over several lines). A top-level array gives its elements; an object,
+    what `_object_records` says."""
     found: list[tuple[int, int, Any]] = []
     where = "the document"
-
-    def each(start: int, end: int, value: Any) -> None:
-        found.append((start, end, value))
-
     i = ws(text, 0)
     try:
-        if text.startswith("[", i):
-            where = "the top-level array"
-            end = walk_array(text, i, each)
-        elif text.startswith("{", i):
-            whole: dict[str, Any] = {}
-
-            def member(key: str, j: int) -> int:
-                nonlocal where
-                if where == "the document" and key in WRAPPERS and text.startswith("[", j):  # the first
-                    where = f"`{key}`"
-                    return walk_array(text, j, each)
-                value, after = value_at(text, j)
-                whole[key] = value
-                return after
-
-            end = walk_object(text, i, member)
-            if where == "the document":
-                found.append((i, end, whole))
-        else:
-            raise Cut(i, "not a JSON array or object")
-        end = ws(text, end)
-        if end < len(text):
-            raise Cut(end, "extra data after the document")
+        while i < len(text):
+            if text.startswith("[", i):
+                where = "the top-level array"
+                end = walk_array(text, i, lambda start, end, value: found.append((start, end, value)))
+            elif text.startswith("{", i):
+                end, wrapper = _object_records(text, i, found)
+                where = f"`{wrapper}`" if wrapper else "the document"
+            else:
+                raise Cut(i, "not a JSON array or object")
+            i = ws(text, end)
     except Cut as c:
-        return found, c, where
+        return found, c, c.where or where
     return found, None, where
+
+
+def _object_records(text: str, i: int, found: list[tuple[int, int, Any]]) -> tuple[int, str | None]:
+    """Append the records of the object opening at `text[i]` to `found`: the elements of its
+    first member named in WRAPPERS that is an array holding an object, unless the object has
+    a time of its own (then it is a record that holds a list); else the object itself.
+    Returns the index after the object and the wrapper member's name (None: the object is
+    the record). On a cut, the wrapper's records before it stay in `found`."""
+    from gascorr.parsers.fields import TIME_KEYS
+
+    mark, whole = len(found), {}
+    wrapper: str | None = None
+
+    def member(key: str, j: int) -> int:
+        nonlocal wrapper
+        if wrapper is None and key in WRAPPERS and text.startswith("[", j):
+            wrapper = key
+            return walk_array(text, j, lambda start, end, value: found.append((start, end, value)))
+        value, after = value_at(text, j)
+        whole[key] = value
+        return after
+
+    def wraps() -> bool:
+        held = any(isinstance(v, dict) for _, _, v in found[mark:])
+        return wrapper is not None and held and not {k.lower() for k in TIME_KEYS} & {k.lower() for k in whole}
+
+    try:
+        end = walk_object(text, i, member)
+    except Cut as c:
+        if wraps():
+            c.where = f"`{wrapper}`"
+        else:
+            del found[mark:]
+        raise
+    if wraps():
+        return end, wrapper
+    del found[mark:]
+    found.append((i, end, whole))
+    return end, None
 
 
 def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
@@ -188,11 +213,12 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
     starts = [lines.at(start) for start, _, _ in found]
     numbers = starts if len(set(starts)) == len(starts) else list(range(1, len(found) + 1))
     if cut is not None:
-        kept = f"{len(found)} record{'s' if len(found) != 1 else ''}"
-        at = lines.at(cut.record if cut.record is not None else cut.pos)
-        ctx.reject(
-            at, f"the JSON document is cut or malformed here ({cut.why}); the {kept} of {where} before it are kept"
+        n = len(found)
+        kept = (
+            f"the record of {where} before it is kept" if n == 1 else f"the {n} records of {where} before it are kept"
         )
+        at = lines.at(cut.record if cut.record is not None else cut.pos)
+        ctx.reject(at, f"the JSON document is cut or malformed here ({cut.why}); {kept}")
         ctx.lines += 1
 
     def tables() -> Iterator[pa.Table]:

@@ -206,7 +206,7 @@ def parse_lines(
         "dialect": "json",
         "service": service_from_name(source.name),
         "session": session,
-        "ref": text.ref_time(source),
+        "ref": text.ref_time(source, ctx.tz),
     }
     reading: Reading | None = None
     text_dialect: Dialect | None = None

@@ -944,9 +944,14 @@ TABLE_IDS: dict[str, dict[str, tuple[str, ...]]] = {
 # -- parsing ------------------------------------------------------------------------------------------
 
 
-def ref_time(source: Source) -> float:
+def ref_time(source: Source, tz: str = "UTC") -> float:
     """The reference time for times written without a year or date: when the file was
-    last written (a zip member's own time, see `sources.member_written`; else the mtime)."""
+    last written (a zip member's own time, see `sources.member_written`, its zip date and
+    time read in `tz`; else the mtime)."""
+    if isinstance(source.written, datetime):
+        from zoneinfo import ZoneInfo
+
+        return source.written.replace(tzinfo=ZoneInfo(tz)).timestamp()
     if source.written is not None:
         return source.written
     return source.mtime if source.mtime and source.mtime > 0 else datetime.now(UTC).timestamp()
@@ -1012,7 +1017,7 @@ def parse(source: Source, ctx: ParseContext) -> Iterator[pa.Table]:
         "format": "text",
         "service": service_from_name(source.name),
         "session": None,
-        "ref": ref_time(source),
+        "ref": ref_time(source, ctx.tz),
     }
     carry, carry_first, carry_n = "", 1, 0
     first_event: int | None = None

@@ -19,9 +19,8 @@ def cell(key: str, v: Any, raw: bool = False) -> tuple[str, str]:
     if v is None:
         return "", ""
     if raw:
-        text = iso(v) if isinstance(v, datetime) else str(v)
         style = cell(key, v)[1] if key in ("status", "level") else ""
-        return inert(text or ""), style
+        return inert(_raw(v)), style
     if isinstance(v, datetime):
         return (iso(v) or "")[:19].replace("T", " "), ""
     if key == "url" and isinstance(v, str):
@@ -43,6 +42,22 @@ def cell(key: str, v: Any, raw: bool = False) -> tuple[str, str]:
     if isinstance(v, int):
         return f"{v:,}" if abs(v) >= 10_000 else str(v), ""
     return inert(str(v)), ""
+
+
+def _raw(v: Any) -> str:
+    """A SQL value as text: lists `[1.5, NULL]`, structs `{'a': 1}`, blobs with `\\xNN`
+    escapes, times in ISO-8601 UTC, everything else as `str` writes it."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, datetime):
+        return iso(v) or ""
+    if isinstance(v, (bytes, bytearray)):
+        return bytes(v).decode("utf-8", "backslashreplace")
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_raw(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k!r}: {_raw(x)}" for k, x in v.items()) + "}"
+    return str(v)
 
 
 # Short headers for terminal tables (JSON keeps the full names).
