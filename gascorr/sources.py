@@ -543,8 +543,10 @@ def _json_values(probe: bytes) -> bool:
         return True
     try:
         json.loads(text[:end])
-    except (ValueError, RecursionError):
+    except ValueError:
         return False
+    except RecursionError:  # JSON too deep for Python's decoder: the parser rejects that record alone
+        pass
     return text[end:].lstrip()[:1] in ("", "{", "[")
 
 

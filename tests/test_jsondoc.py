@@ -152,3 +152,13 @@ def test_a_pretty_gcp_export_is_json_not_otlp(tmp_path: Path) -> None:
     got = _ingest(tmp_path / "gcp.json", tmp_path / "s")
     assert got["files"][0]["format"] == "json" and got["events"] == 3  # type: ignore[index]
     assert {r["level"] for r in _rows(tmp_path / "s", "level")} == {"ERROR"}
+
+
+def test_a_record_too_deep_to_decode_is_rejected_alone(tmp_path: Path) -> None:
+    deep = "[" * 3000 + "]" * 3000
+    doc = tmp_path / "deep.json"
+    doc.write_text('[\n{"msg": "a"},\n{"x": ' + deep + '},\n{"msg": "b"}\n]\n')
+    r = run_cli("ingest", str(doc), "--store", str(tmp_path / "s"), "-q", "-f", "json")
+    [entry] = r.json()["files"]
+    assert (entry["format"], entry["events"], entry["rejected"], entry["lines"]) == ("json", 2, 1, 3)
+    assert "deep.json:3: rejected: a JSON record nested too deeply to read" in r.err

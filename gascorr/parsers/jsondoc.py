@@ -132,8 +132,10 @@ BATCH = 8192  # records per statement
 
 
 def records(text: str) -> tuple[list[tuple[int, int, Any]], Cut | None, str]:
-    """(the records of a JSON document as (start, end, value), the cut if it is cut or
-    malformed, where the last records were found).
+    """(the records of a JSON document as (start, end, what): `what` is DEEP for a record too
+    deep to decode, else whether it is an object; the cut if it is cut or malformed; where
+    the last records were found). Decoded records are not kept: a large document's text is
+    held once, not also as Python objects.
 
     The text may hold several JSON values one after another (`jq .` output, JSON lines with
     a record written over several lines). A top-level array gives its elements; an object,
@@ -145,7 +147,7 @@ def records(text: str) -> tuple[list[tuple[int, int, Any]], Cut | None, str]:
         while i < len(text):
             if text.startswith("[", i):
                 where = "the top-level array"
-                end = walk_array(text, i, lambda start, end, value: found.append((start, end, value)))
+                end = walk_array(text, i, _keep(found))
             elif text.startswith("{", i):
                 end, wrapper = _object_records(text, i, found)
                 where = f"`{wrapper}`" if wrapper else "the document"
@@ -155,6 +157,13 @@ def records(text: str) -> tuple[list[tuple[int, int, Any]], Cut | None, str]:
     except Cut as c:
         return found, c, c.where or where
     return found, None, where
+
+
+def _keep(found: list[tuple[int, int, Any]]) -> Callable[[int, int, Any], None]:
+    def each(start: int, end: int, value: Any) -> None:
+        found.append((start, end, DEEP if value is DEEP else isinstance(value, dict)))
+
+    return each
 
 
 def _object_records(text: str, i: int, found: list[tuple[int, int, Any]]) -> tuple[int, str | None]:
@@ -172,13 +181,13 @@ def _object_records(text: str, i: int, found: list[tuple[int, int, Any]]) -> tup
         nonlocal wrapper
         if wrapper is None and key in WRAPPERS and text.startswith("[", j):
             wrapper = key
-            return walk_array(text, j, lambda start, end, value: found.append((start, end, value)))
+            return walk_array(text, j, _keep(found))
         value, after = value_at(text, j)
         whole[key] = value
         return after
 
     def wraps() -> bool:
-        held = any(isinstance(v, dict) for _, _, v in found[mark:])
+        held = any(what is True for _, _, what in found[mark:])
         return wrapper is not None and held and not {k.lower() for k in TIME_KEYS} & {k.lower() for k in whole}
 
     try:
@@ -192,7 +201,7 @@ def _object_records(text: str, i: int, found: list[tuple[int, int, Any]]) -> tup
     if wraps():
         return end, wrapper
     del found[mark:]
-    found.append((i, end, whole))
+    found.append((i, end, True))
     return end, None
 
 
