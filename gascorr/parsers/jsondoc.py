@@ -10,6 +10,7 @@ captures are walked the same way (`parsers.har`).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -76,13 +77,9 @@ def walk_object(text: str, i: int, member: Callable[[str, int], int]) -> int:
         i = ws(text, i)
         if not text.startswith(":", i):
             raise Cut(i, "expected ':'")
-        i = ws(text, member(key, ws(text, i + 1)))
-        if text.startswith(",", i):
-            i = ws(text, i + 1)
-        elif text.startswith("}", i):
-            return i + 1
-        else:
-            raise Cut(i, "expected ',' or '}'" if i < len(text) else "the document ends early")
+        i, closed = _next(text, member(key, ws(text, i + 1)), "}")
+        if closed:
+            return i
 
 
 def walk_array(text: str, i: int, each: Callable[[int, int, Any], None]) -> int:
@@ -100,13 +97,20 @@ def walk_array(text: str, i: int, each: Callable[[int, int, Any], None]) -> int:
                 raise
             value, i = DEEP, skip(text, start)  # one record too deep; the others are read
         each(start, i, value)
-        i = ws(text, i)
-        if text.startswith(",", i):
-            i = ws(text, i + 1)
-        elif text.startswith("]", i):
-            return i + 1
-        else:
-            raise Cut(i, "expected ',' or ']'" if i < len(text) else "the document ends early")
+        i, closed = _next(text, i, "]")
+        if closed:
+            return i
+
+
+def _next(text: str, i: int, close: str) -> tuple[int, bool]:
+    """After a member or element ending at `i`: (where the next one starts, False), or (the
+    index after the `close` bracket, True)."""
+    i = ws(text, i)
+    if text.startswith(",", i):
+        return ws(text, i + 1), False
+    if text.startswith(close, i):
+        return i + 1, True
+    raise Cut(i, f"expected ',' or '{close}'" if i < len(text) else "the document ends early")
 
 
 class Lines:
@@ -166,14 +170,19 @@ def _keep(found: list[tuple[int, int, Any]]) -> Callable[[int, int, Any], None]:
     return each
 
 
+@functools.cache
+def _time_keys() -> frozenset[str]:
+    from gascorr.parsers.fields import TIME_KEYS
+
+    return frozenset(k.lower() for k in TIME_KEYS)
+
+
 def _object_records(text: str, i: int, found: list[tuple[int, int, Any]]) -> tuple[int, str | None]:
     """Append the records of the object opening at `text[i]` to `found`: the elements of its
     first member named in WRAPPERS that is an array holding an object, unless the object has
     a time of its own (then it is a record that holds a list); else the object itself.
     Returns the index after the object and the wrapper member's name (None: the object is
     the record). On a cut, the wrapper's records before it stay in `found`."""
-    from gascorr.parsers.fields import TIME_KEYS
-
     mark, whole = len(found), {}
     wrapper: str | None = None
 
@@ -188,7 +197,7 @@ def _object_records(text: str, i: int, found: list[tuple[int, int, Any]]) -> tup
 
     def wraps() -> bool:
         held = any(what is True for _, _, what in found[mark:])
-        return wrapper is not None and held and not {k.lower() for k in TIME_KEYS} & {k.lower() for k in whole}
+        return wrapper is not None and held and not _time_keys() & {k.lower() for k in whole}
 
     try:
         end = walk_object(text, i, member)

@@ -247,6 +247,7 @@ def parse_lines(
                 ctx,
                 params,
                 label="text-line",
+                rows=counts["text"],
             )
     con.execute("DROP TABLE IF EXISTS cls")
     if not ctx.dialect:

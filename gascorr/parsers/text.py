@@ -1160,16 +1160,19 @@ def parse_rows(
     params: dict[str, object],
     *,
     label: str | None = None,
+    rows: int | None = None,
 ) -> pa.Table:
     """Events from `rows_sql` (a query of `(n, line, svc0, ts0)`), each row one event read as
     dialect `d`: text lines inside a JSON-lines file, the `log` text of Docker json-file
     records. Rows that are blank or the dialect's comment lines (a glog file header) are
-    no event: they are counted in `ctx.blank`, as such lines of a text file are. `params`
-    as for `parse` ($source, $format, $service, $session, $ref)."""
+    no event: they are counted in `ctx.blank`, as such lines of a text file are (`rows`:
+    how many rows `rows_sql` has, when the caller knows; else counted). `params` as for
+    `parse` ($source, $format, $service, $session, $ref)."""
     from gascorr.schema import conform
 
     one = dataclasses.replace(d, multiline=False)
     table = conform(_run(con, one, Stage(rows_sql, label=label), ctx, params, None))
-    [(rows,)] = con.execute(f"SELECT count(*) FROM ({rows_sql})").fetchall()
+    if rows is None:
+        [(rows,)] = con.execute(f"SELECT count(*) FROM ({rows_sql})").fetchall()
     ctx.blank += rows - table.num_rows
     return table
