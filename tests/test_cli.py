@@ -204,6 +204,42 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr
 
 
+def test_the_process_exits_with_its_status_and_every_byte_written(tmp_path: Path) -> None:
+    """The entry point leaves without Python's teardown (`cli._leave`): what it printed to
+    a file or stderr must all be there, with the status `run` gave, and ingest's worker
+    processes must not outlive it."""
+    store = tmp_path / "s"
+    out = tmp_path / "out.json"
+    gascorr = [sys.executable, "-m", "gascorr"]
+    with out.open("w") as f:  # a file, not a pipe: block-buffered, flushed only at the end
+        p = subprocess.run(
+            [*gascorr, "trace", "--request", "req-002", CHECKOUT, "--store", str(store), "-f", "json"],
+            stdout=f,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(out.read_text())
+    assert doc["request_id"] == "req-002" and doc["event_count"] == len(doc["events"]) > 3
+    assert "ingested" in p.stderr  # the summary on stderr reached its reader too
+    p = subprocess.run(
+        [*gascorr, "trace", "--session", "nobody", "--store", str(store)], capture_output=True, text=True
+    )
+    assert (p.returncode, p.stdout) == (1, "") and "no events for session 'nobody'" in p.stderr
+    # an ingest in worker processes: a worker left running would hold stderr open, and
+    # this would wait for it until the timeout
+    code = (
+        "import sys; from gascorr import cli, ingest; ingest.PROCESS_MIN_BYTES = 0; "
+        f"cli.main(['ingest', {str(FIXTURES / 'checkout')!r}, {str(FIXTURES / 'traceforge')!r}, "
+        f"'--store', {str(tmp_path / 'w')!r}])"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert "events" in p.stderr and "Traceback" not in p.stderr
+    assert (tmp_path / "w" / "manifest.json").exists()
+
+
 def test_a_store_that_is_not_there_is_an_error_not_an_empty_answer(tmp_path: Path) -> None:
     """A mistyped --store must not look like "no sessions": without PATHs to ingest, a store
     that does not exist, or a --store naming a file, is a usage error with the way out."""
