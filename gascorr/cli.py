@@ -422,7 +422,9 @@ def _time_opt(value: str | None, tz: str, name: str) -> Any:
 
 
 def _rows(t: Any) -> list[dict[str, Any]]:
-    return t.to_pylist()  # type: ignore[no-any-return]
+    from gascorr.timeline import to_rows
+
+    return to_rows(t)
 
 
 def _emit_rows(

@@ -30,8 +30,9 @@ import functools
 import json
 import re
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from gascorr.ids import DEFAULT, Names, is_placeholder
 from gascorr.schema import NAMES
@@ -50,9 +51,8 @@ def iso(ts: datetime | None) -> str | None:
     """ISO-8601 UTC with `Z`; milliseconds, or microseconds when they are not whole ms."""
     if ts is None:
         return None
-    ts = ts.astimezone(UTC)
     spec = "milliseconds" if ts.microsecond % 1000 == 0 else "microseconds"
-    return ts.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+    return ts.astimezone(UTC).isoformat(timespec=spec)[:-6] + "Z"  # "+00:00" -> "Z"
 
 
 class RawJSON(str):
@@ -64,7 +64,7 @@ _DOC_KEYS = (*NAMES, "resolved_session", "resolved_request")
 
 
 def event_doc(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: row.get(k) for k in _DOC_KEYS}
+    out = dict(row) if tuple(row) == _DOC_KEYS else {k: row.get(k) for k in _DOC_KEYS}
     out["ts"] = iso(out["ts"])
     if isinstance(out["attrs"], str):
         out["attrs"] = _attrs_doc(out["attrs"])
@@ -90,13 +90,40 @@ def _null(_constant: str) -> None:
     return None
 
 
+def to_rows(t: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
+    """`t.to_pylist()`, with its UTC microsecond times made 5x faster: Arrow builds each
+    zone-aware datetime through the zone (~2.5 µs, a tenth of a 1,400-event `trace`); the
+    same datetime is the epoch plus a timedelta."""
+    import pyarrow as pa
+
+    fast = [
+        i
+        for i, f in enumerate(t.schema)
+        if pa.types.is_timestamp(f.type) and f.type.unit == "us" and f.type.tz in ("UTC", "+00:00")
+    ]
+    if not fast:
+        return t.to_pylist()  # type: ignore[no-any-return]
+    names = t.schema.names
+    cols = [c.to_pylist() for c in t.columns]
+    for i in fast:
+        col = t.column(i)
+        # the integers under the times, viewed without copying (`cast` would import pyarrow.compute)
+        chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+        us = [x for c in chunks for x in c.view(pa.int64()).to_pylist()]
+        cols[i] = [None if x is None else _EPOCH + timedelta(microseconds=x) for x in us]
+    return [dict(zip(names, r, strict=True)) for r in zip(*cols, strict=True)]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))  # the zone Arrow gives UTC times
+
+
 def row_batches(
     batches: Iterable[pa.RecordBatch], shape: Callable[[dict[str, Any]], Any] | None = None
 ) -> Iterator[list[Any]]:
     """Arrow record batches as lists of row dicts (or of `shape(row)`), one list per batch,
     each converted only when asked for: the way a streamed query reaches a writer."""
     for b in batches:
-        rows = b.to_pylist()
+        rows = to_rows(b)
         yield [shape(r) for r in rows] if shape is not None else rows
 
 

@@ -9,7 +9,9 @@ changes how old events resolve.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -146,6 +148,22 @@ def test_trace_needs_no_duckdb_connection(tmp_path: Path) -> None:
     query.links_for(s, session)
     assert rows.num_rows > 0
     assert s._con is None, "the trace opened a DuckDB connection"
+
+
+def test_a_trace_process_imports_neither_duckdb_nor_arrow_compute(tmp_path: Path) -> None:
+    """`import duckdb` is ~110 ms and `pyarrow.compute` ~25 ms: a `trace` answered from the
+    indexes, JSON out, must need neither (`kernels` calls Arrow's functions without the
+    module; `timeline.to_rows` reads times without `cast`)."""
+    store = str(tmp_path / "st")
+    ingest([str(FIXTURES / "checkout")], store)
+    code = (
+        "import sys, json; from gascorr import cli; "
+        f"code = cli.run(['trace', '--session', 'session-xyz', '--store', {store!r}, '-f', 'json']); "
+        "print(json.dumps([code, 'duckdb' in sys.modules, 'pyarrow.compute' in sys.modules]), file=sys.stderr)"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert json.loads(p.stdout)["event_count"] > 10
+    assert json.loads(p.stderr.strip().splitlines()[-1]) == [0, False, False], p.stderr
 
 
 @pytest.mark.parametrize("col", ["session", "request"])

@@ -421,3 +421,30 @@ def test_near_valid_har_never_raises(con: Any, entries: list[Any], flips: list[t
 def _iter_chunks(data: bytes, size: int) -> Iterator[bytes]:
     for i in range(0, len(data), size):
         yield data[i : i + size]
+
+
+_MICROS = st.integers(-62_104_060_800_000_000, 253_370_764_799_999_999)  # years 2 to 9998
+
+
+@SETTINGS
+@given(times=st.lists(st.one_of(st.none(), _MICROS), max_size=30), zone=st.sampled_from(["UTC", "Europe/Paris"]))
+def test_rows_are_what_arrow_gives(times: list[int | None], zone: str) -> None:
+    """`timeline.to_rows` builds UTC times its own faster way: the rows, their times and the
+    times' zone are Arrow's, with and without nulls, far from the epoch, and in another zone."""
+    import pyarrow as pa
+
+    from gascorr.timeline import to_rows
+
+    t = pa.table(
+        {
+            "ts": pa.array(times, pa.int64()).cast(pa.timestamp("us", tz=zone)),
+            "n": pa.array(range(len(times)), pa.int64()),
+            "s": pa.array([None if x is None else str(x) for x in times], pa.string()),
+        }
+    )
+    want = t.to_pylist()
+    got = to_rows(t)
+    assert got == want
+    assert [str(r["ts"]) for r in got] == [str(r["ts"]) for r in want]
+    assert [r["ts"].tzinfo for r in got if r["ts"]] == [r["ts"].tzinfo for r in want if r["ts"]]
+    assert to_rows(t.to_batches()[0] if t.num_rows else t) == want

@@ -17,9 +17,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from conftest import FIXTURES, ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gascorr.render import jsonout
-from gascorr.timeline import event_doc, row_batches
+from gascorr.timeline import RawJSON, event_doc, row_batches
 
 CHECKOUT = str(FIXTURES / "checkout")
 
@@ -132,8 +134,6 @@ def test_head_closes_a_long_ndjson_stream_quietly(tmp_path: Path) -> None:
 def test_stored_attrs_are_written_as_they_are_even_beside_the_marker() -> None:
     """An event's attrs text goes out unchanged; a message that happens to hold the writer's
     internal marker still gives the same, valid JSON."""
-    from gascorr.timeline import RawJSON
-
     attrs = '{"b":[1,2],"a":"x\\"y"}'
     for message in ("plain", jsonout._MARK, f"a {jsonout._MARK} b"):
         doc = {"message": message, "attrs": RawJSON(attrs), "n": 1}
@@ -143,3 +143,27 @@ def test_stored_attrs_are_written_as_they_are_even_beside_the_marker() -> None:
             assert attrs in text
     layout = jsonout.dumps({"events": [{"attrs": RawJSON(attrs)}, {"attrs": RawJSON("{}")}]})
     assert json.loads(layout) == {"events": [{"attrs": {"b": [1, 2], "a": 'x"y'}}, {"attrs": {}}]}
+
+
+_TEXT = st.one_of(
+    st.text(max_size=12), st.sampled_from([jsonout._MARK, jsonout._NEXT, f"x{jsonout._NEXT}", ", " + jsonout._NEXT])
+)
+_VALUE = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), _TEXT),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+_RAW = st.builds(lambda v: RawJSON(json.dumps(v)), st.dictionaries(_TEXT, st.one_of(st.integers(), _TEXT), max_size=3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(docs=st.lists(st.one_of(_VALUE, _RAW, st.dictionaries(_TEXT, st.one_of(_VALUE, _RAW), max_size=4)), max_size=6))
+def test_a_list_is_laid_out_as_each_of_its_items_alone(docs: list[Any]) -> None:
+    """The writer encodes a document's lists (a trace's events) in one call of the encoder:
+    each item's text is the one it has alone, whatever markers or NaNs the values hold."""
+    assert jsonout._compact_each(docs) == [jsonout._compact(d) for d in docs]
+    if docs:
+        text = jsonout.dumps({"events": docs})
+        assert text.count("\n") == len(docs) + 3  # one item per line
+        back = json.loads(text)["events"]
+        assert len(back) == len(docs)
