@@ -329,6 +329,8 @@ def _common(
 
 
 def _check_tz(tz: str) -> None:
+    if tz == "UTC":  # the default: no need to import the zone database's module (~3 ms)
+        return
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:

@@ -32,7 +32,6 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from gascorr.ids import DEFAULT, Names, is_placeholder
 from gascorr.schema import NAMES
@@ -93,7 +92,8 @@ def _null(_constant: str) -> None:
 def to_rows(t: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
     """`t.to_pylist()`, with its UTC microsecond times made 5x faster: Arrow builds each
     zone-aware datetime through the zone (~2.5 µs, a tenth of a 1,400-event `trace`); the
-    same datetime is the epoch plus a timedelta."""
+    same time is the epoch plus a timedelta. (Its zone is `datetime.UTC`, where Arrow's is
+    `ZoneInfo("UTC")`: equal times, equal offsets, and no import of `zoneinfo`.)"""
     import pyarrow as pa
 
     fast = [
@@ -104,7 +104,7 @@ def to_rows(t: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
     if not fast:
         return t.to_pylist()  # type: ignore[no-any-return]
     names = t.schema.names
-    cols = [c.to_pylist() for c in t.columns]
+    cols = [[] if i in fast else c.to_pylist() for i, c in enumerate(t.columns)]
     for i in fast:
         col = t.column(i)
         # the integers under the times, viewed without copying (`cast` would import pyarrow.compute)
@@ -114,7 +114,7 @@ def to_rows(t: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
     return [dict(zip(names, r, strict=True)) for r in zip(*cols, strict=True)]
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))  # the zone Arrow gives UTC times
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def row_batches(

@@ -153,17 +153,18 @@ def test_trace_needs_no_duckdb_connection(tmp_path: Path) -> None:
 def test_a_trace_process_imports_neither_duckdb_nor_arrow_compute(tmp_path: Path) -> None:
     """`import duckdb` is ~110 ms and `pyarrow.compute` ~25 ms: a `trace` answered from the
     indexes, JSON out, must need neither (`kernels` calls Arrow's functions without the
-    module; `timeline.to_rows` reads times without `cast`)."""
+    module; `timeline.to_rows` reads times without `cast`, and without Arrow's datetimes,
+    which go through `zoneinfo`)."""
     store = str(tmp_path / "st")
     ingest([str(FIXTURES / "checkout")], store)
     code = (
         "import sys, json; from gascorr import cli; "
         f"code = cli.run(['trace', '--session', 'session-xyz', '--store', {store!r}, '-f', 'json']); "
-        "print(json.dumps([code, 'duckdb' in sys.modules, 'pyarrow.compute' in sys.modules]), file=sys.stderr)"
+        "print(json.dumps([code, *(m in sys.modules for m in ('duckdb', 'pyarrow.compute', 'zoneinfo'))]), file=sys.stderr)"
     )
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert json.loads(p.stdout)["event_count"] > 10
-    assert json.loads(p.stderr.strip().splitlines()[-1]) == [0, False, False], p.stderr
+    assert json.loads(p.stderr.strip().splitlines()[-1]) == [0, False, False, False], p.stderr
 
 
 @pytest.mark.parametrize("col", ["session", "request"])

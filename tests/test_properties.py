@@ -430,7 +430,7 @@ _MICROS = st.integers(-62_104_060_800_000_000, 253_370_764_799_999_999)  # years
 @given(times=st.lists(st.one_of(st.none(), _MICROS), max_size=30), zone=st.sampled_from(["UTC", "Europe/Paris"]))
 def test_rows_are_what_arrow_gives(times: list[int | None], zone: str) -> None:
     """`timeline.to_rows` builds UTC times its own faster way: the rows, their times and the
-    times' zone are Arrow's, with and without nulls, far from the epoch, and in another zone."""
+    times' offsets are Arrow's, with and without nulls, far from the epoch, and in another zone."""
     import pyarrow as pa
 
     from gascorr.timeline import to_rows
@@ -446,5 +446,5 @@ def test_rows_are_what_arrow_gives(times: list[int | None], zone: str) -> None:
     got = to_rows(t)
     assert got == want
     assert [str(r["ts"]) for r in got] == [str(r["ts"]) for r in want]
-    assert [r["ts"].tzinfo for r in got if r["ts"]] == [r["ts"].tzinfo for r in want if r["ts"]]
+    assert [r["ts"].utcoffset() for r in got if r["ts"]] == [r["ts"].utcoffset() for r in want if r["ts"]]
     assert to_rows(t.to_batches()[0] if t.num_rows else t) == want
